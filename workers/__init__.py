@@ -1,0 +1,1 @@
+"""Workers: RQ jobs and the domain they drive (evidence, playbooks, actions, stores)."""
