@@ -1,0 +1,52 @@
+"""Errors the receiver answers with: each maps to an HTTP status and a JSON body ``{error, detail}``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ApiError(Exception):
+    """Root of the receiver's errors; ``status`` is the HTTP status, ``code`` the machine-readable name."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra
+
+    def body(self) -> dict[str, Any]:
+        return {"error": self.code, "detail": self.detail, **self.extra}
+
+
+class InvalidPayload(ApiError):
+    status, code = 400, "invalid_payload"
+
+
+class Unauthorized(ApiError):
+    status, code = 401, "unauthorized"
+
+
+class Forbidden(ApiError):
+    status, code = 403, "forbidden"
+
+
+class NotFoundError(ApiError):
+    status, code = 404, "not_found"
+
+
+class ConflictError(ApiError):
+    status, code = 409, "conflict"
+
+
+class PayloadTooLarge(ApiError):
+    status, code = 413, "payload_too_large"
+
+
+class UnsupportedMediaType(ApiError):
+    status, code = 415, "unsupported_media_type"
+
+
+class Unavailable(ApiError):
+    status, code = 503, "unavailable"

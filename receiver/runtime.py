@@ -1,0 +1,110 @@
+"""Process entry points: the receiver under gunicorn (or Flask's server), RQ workers, the cron scheduler."""
+
+from __future__ import annotations
+
+import logging
+import signal
+from collections.abc import Sequence
+from typing import Any
+
+from flask import Flask
+
+from receiver.app import create_app
+from receiver.auth import TokenBook
+from workers import queues
+from workers.context import Context, build_context, install
+from workers.errors import SettingsError
+from workers.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        import json
+
+        message = record.getMessage()
+        if record.name == "aiops.audit" and message.startswith("{"):
+            return message
+        data = {"at": self.formatTime(record), "level": record.levelname, "logger": record.name, "message": message}
+        if record.exc_info:
+            data["exception"] = self.formatException(record.exc_info)
+        return json.dumps(data)
+
+
+def configure_logging(settings: Settings) -> None:
+    handler = logging.StreamHandler()
+    if settings.logging.json_lines:
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(settings.logging.level)
+
+
+def receiver_app(settings: Settings, dev: bool = False, context: Context | None = None) -> Flask:
+    """The receiver app; refuses to build without an approver token unless ``dev``."""
+    tokens = TokenBook.from_file(settings.auth.tokens_file)
+    if not dev and not tokens.has_role("approver"):
+        raise SettingsError(
+            "auth.tokens_file (env AIOPS_TOKENS_FILE): no token with role approver; nobody could approve a "
+            "proposal. Add one, or run with --dev for local experiments."
+        )
+    if not dev and not tokens.has_role("webhook"):
+        log.warning("no token with role webhook: Alertmanager cannot post alerts")
+    return create_app(context or build_context(settings, poll_rules=True), tokens)
+
+
+def serve(settings: Settings, host: str, port: int, dev: bool) -> None:
+    """Serve the receiver: gunicorn normally, Flask's development server with ``dev``."""
+    if dev:
+        receiver_app(settings, dev=True).run(host=host, port=port, threaded=True)
+        return
+    receiver_app(settings)  # fail fast, before forking workers, on bad tokens or rules
+    from gunicorn.app.base import BaseApplication
+
+    class Gunicorn(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", settings.server.workers)
+            self.cfg.set("threads", settings.server.threads)
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("accesslog", None)
+            self.cfg.set("graceful_timeout", 20)
+
+        def load(self) -> Flask:
+            return receiver_app(settings)  # built in each worker, after the fork
+
+    Gunicorn().run()
+
+
+def run_worker(settings: Settings, queue_names: Sequence[str], burst: bool = False,
+               context: Context | None = None) -> bool:
+    """An RQ worker on ``queue_names`` with the scheduler (for validation rounds) enabled."""
+    from rq import Worker
+
+    unknown = [name for name in queue_names if name not in queues.ALL]
+    if unknown:
+        raise SettingsError(f"--queues: unknown queue(s) {', '.join(unknown)}; known: {', '.join(queues.ALL)}")
+    ctx = context or build_context(settings, poll_rules=True)
+    install(ctx)
+    worker = Worker([queues.queue(name, ctx.redis) for name in queue_names], connection=ctx.redis)
+    return bool(worker.work(burst=burst, with_scheduler=True, logging_level=settings.logging.level))
+
+
+def run_cron(settings: Settings, context: Context | None = None) -> None:
+    """The periodic jobs (RQ's cron scheduler): expiry now; weekly reports join here."""
+    from rq.cron import CronScheduler
+
+    from workers import jobs
+
+    ctx = context or build_context(settings)
+    scheduler = CronScheduler(connection=ctx.redis, name="aiops-cron")
+    scheduler.register(jobs.expire, queues.ALERTS, interval=settings.schedules.expire_interval_s,
+                       job_timeout=300, name="expire-proposals")
+    scheduler.start()
+
+
+def stop_on_sigterm(handler: Any) -> None:
+    signal.signal(signal.SIGTERM, handler)

@@ -1,0 +1,36 @@
+"""POST /webhooks/alertmanager: validate, authenticate, deduplicate, match and queue."""
+
+from __future__ import annotations
+
+import time
+
+from flask import Blueprint, Response, jsonify, request
+
+from receiver.app import context, require
+from receiver.errors import UnsupportedMediaType
+from receiver.metrics import webhook_latency
+from receiver.payload import normalise, parse_webhook
+from workers.intake import ingest
+from workers.proposals import iso
+
+blueprint = Blueprint("webhook", __name__)
+
+
+@blueprint.post("/webhooks/alertmanager")
+def alertmanager() -> tuple[Response, int]:
+    started = time.perf_counter()
+    try:
+        require("ingest")
+        if request.mimetype != "application/json":
+            raise UnsupportedMediaType(f"Content-Type must be application/json, not {request.mimetype or 'none'}")
+        ctx = context()
+        payload = parse_webhook(request.get_data(cache=False), ctx.settings.limits.max_alerts_per_payload)
+        received_at = iso(ctx.clock())
+        alerts = [normalise(alert, received_at) for alert in payload.alerts]
+        result = ingest(ctx, alerts)
+        body = result.to_dict()
+        if payload.truncatedAlerts:
+            body["truncatedAlerts"] = payload.truncatedAlerts
+        return jsonify(body), 202
+    finally:
+        webhook_latency().observe(time.perf_counter() - started)

@@ -1,0 +1,107 @@
+"""What an action is: a plan (the exact change, decided before approval) and how to carry it out.
+
+A plan names one object, one verb and the exact patch, plus a guard (the Deployment's generation or
+the Pod's uid at diagnosis time). Execution refuses to act if the guard no longer holds, so a person
+always approves exactly the change that runs, against the object they looked at.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
+
+from workers.errors import ActionRefused, NotFound
+
+
+@dataclass
+class Plan:
+    verb: str  # "patch" | "delete"
+    kind: str  # "Deployment" | "Pod"
+    namespace: str
+    name: str
+    patch_type: str | None = None  # "strategic" | "merge" | "json"
+    patch: Any = None
+    guard: dict[str, Any] = field(default_factory=dict)
+    summary: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Plan:
+        return cls(**data)
+
+
+class Action(Protocol):
+    name: str
+
+    def plan(self, kube: Any, target: dict[str, str], params: dict[str, Any], evidence: dict[str, Any]) -> Plan:
+        """The exact change for ``params``; reads the cluster, never writes."""
+        ...
+
+
+def read_object(kube: Any, kind: str, namespace: str, name: str) -> dict[str, Any]:
+    if kind == "Deployment":
+        return kube.get_deployment(namespace, name)
+    if kind == "Pod":
+        return kube.get_pod(namespace, name)
+    raise ActionRefused(f"actions cannot touch kind {kind}")
+
+
+def check_guard(plan: Plan, current: dict[str, Any]) -> None:
+    """Refuse when the object changed since diagnosis."""
+    meta = current.get("metadata") or {}
+    for key, expected in plan.guard.items():
+        actual = meta.get(key)
+        if expected is not None and str(actual) != str(expected):
+            raise ActionRefused(
+                f"{plan.kind} {plan.namespace}/{plan.name} changed since diagnosis: {key} is {actual}, "
+                f"was {expected}; investigate again"
+            )
+
+
+def apply_plan(kube: Any, plan: Plan, dry_run: bool) -> dict[str, Any]:
+    if plan.verb == "delete" and plan.kind == "Pod":
+        return kube.delete_pod(plan.namespace, plan.name, dry_run=dry_run)
+    if plan.verb == "patch" and plan.kind == "Deployment":
+        return kube.patch_deployment(plan.namespace, plan.name, plan.patch, plan.patch_type or "strategic", dry_run)
+    raise ActionRefused(f"no way to {plan.verb} a {plan.kind}")
+
+
+def deployment_of(evidence: dict[str, Any], params: dict[str, Any]) -> str:
+    name = params.get("deployment") or (evidence.get("owner") or {}).get("deployment")
+    if not name:
+        raise ActionRefused("the target is not managed by a Deployment; no deployment-level action is possible")
+    return str(name)
+
+
+def container_index(deployment: dict[str, Any], container: str) -> int:
+    containers = deployment["spec"]["template"]["spec"]["containers"]
+    for index, item in enumerate(containers):
+        if item.get("name") == container:
+            return index
+    raise ActionRefused(f"deployment has no container {container!r}")
+
+
+def revert_plan(plan: Plan, snapshot: dict[str, Any], after: dict[str, Any]) -> Plan | None:
+    """The plan that puts back what ``plan`` changed, or None when nothing can be put back."""
+    if plan.kind != "Deployment":
+        return None
+    template = copy.deepcopy(snapshot["spec"]["template"])
+    return Plan(
+        verb="patch",
+        kind="Deployment",
+        namespace=plan.namespace,
+        name=plan.name,
+        patch_type="json",
+        patch=[{"op": "replace", "path": "/spec/template", "value": template}],
+        guard={"generation": (after.get("metadata") or {}).get("generation")},
+        summary=f"restore the pod template of deployment {plan.namespace}/{plan.name} from before the change",
+    )
+
+
+def require(found: dict[str, Any] | None, what: str) -> dict[str, Any]:
+    if not found:
+        raise NotFound(what)
+    return found

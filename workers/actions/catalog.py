@@ -1,0 +1,116 @@
+"""The allowlisted actions, one class each. Names match ``rules.allowlist.ACTIONS`` exactly."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from workers.actions.base import Plan, container_index, deployment_of
+from workers.errors import ActionRefused
+
+REVISION = "deployment.kubernetes.io/revision"
+
+
+class RestartPod:
+    """Delete one pod so that its controller starts a fresh one."""
+
+    name = "restart-pod"
+
+    def plan(self, kube: Any, target: dict[str, str], params: dict[str, Any], evidence: dict[str, Any]) -> Plan:
+        pod = kube.get_pod(target["namespace"], target["name"])
+        if not (pod.get("metadata") or {}).get("ownerReferences"):
+            raise ActionRefused("refusing to delete a pod that no controller will recreate")
+        return Plan(
+            verb="delete", kind="Pod", namespace=target["namespace"], name=target["name"],
+            guard={"uid": pod["metadata"].get("uid")},
+            summary=f"delete pod {target['namespace']}/{target['name']}; its controller recreates it",
+        )
+
+
+class RollbackDeployment:
+    """Put the pod template of an earlier revision back, as `kubectl rollout undo` does."""
+
+    name = "rollback-deployment"
+
+    def plan(self, kube: Any, target: dict[str, str], params: dict[str, Any], evidence: dict[str, Any]) -> Plan:
+        namespace = target["namespace"]
+        name = deployment_of(evidence, params)
+        deployment = kube.get_deployment(namespace, name)
+        current = int((deployment["metadata"].get("annotations") or {}).get(REVISION, 0) or 0)
+        wanted = params.get("to_revision")
+        candidates = []
+        selector = deployment["spec"]["selector"].get("matchLabels") or {}
+        label_selector = ",".join(f"{k}={v}" for k, v in sorted(selector.items())) or None
+        for rs in kube.list_replicasets(namespace, label_selector):
+            owners = [ref.get("name") for ref in rs["metadata"].get("ownerReferences") or []]
+            revision = int((rs["metadata"].get("annotations") or {}).get(REVISION, 0) or 0)
+            if name in owners and revision != current:
+                candidates.append((revision, rs))
+        if wanted is not None:
+            candidates = [(rev, rs) for rev, rs in candidates if rev == int(wanted)]
+        if not candidates:
+            raise ActionRefused(f"deployment {namespace}/{name} has no earlier revision to roll back to")
+        revision, rs = max(candidates, key=lambda item: item[0])
+        template = copy.deepcopy(rs["spec"]["template"])
+        template.get("metadata", {}).get("labels", {}).pop("pod-template-hash", None)
+        return Plan(
+            verb="patch", kind="Deployment", namespace=namespace, name=name, patch_type="json",
+            patch=[{"op": "replace", "path": "/spec/template", "value": template}],
+            guard={"generation": deployment["metadata"].get("generation")},
+            summary=f"roll deployment {namespace}/{name} back from revision {current} to revision {revision}",
+        )
+
+
+class RaiseMemoryLimit:
+    """Raise one container's memory limit (and its request when it equals the limit)."""
+
+    name = "raise-memory-limit"
+
+    def plan(self, kube: Any, target: dict[str, str], params: dict[str, Any], evidence: dict[str, Any]) -> Plan:
+        namespace = target["namespace"]
+        name = deployment_of(evidence, params)
+        deployment = kube.get_deployment(namespace, name)
+        container = str(params["container"])
+        container_index(deployment, container)
+        resources: dict[str, Any] = {"limits": {"memory": str(params["memory_limit"])}}
+        if params.get("memory_request"):
+            resources["requests"] = {"memory": str(params["memory_request"])}
+        patch = {"spec": {"template": {"spec": {"containers": [{"name": container, "resources": resources}]}}}}
+        return Plan(
+            verb="patch", kind="Deployment", namespace=namespace, name=name, patch_type="strategic", patch=patch,
+            guard={"generation": deployment["metadata"].get("generation")},
+            summary=f"set memory limit of {name}/{container} to {params['memory_limit']}",
+        )
+
+
+class AdjustProbe:
+    """Give a slow-starting container time: raise a probe's initialDelaySeconds or add a startupProbe."""
+
+    name = "adjust-probe"
+
+    def plan(self, kube: Any, target: dict[str, str], params: dict[str, Any], evidence: dict[str, Any]) -> Plan:
+        namespace = target["namespace"]
+        name = deployment_of(evidence, params)
+        deployment = kube.get_deployment(namespace, name)
+        container = str(params["container"])
+        index = container_index(deployment, container)
+        spec = deployment["spec"]["template"]["spec"]["containers"][index]
+        change: dict[str, Any] = {"name": container}
+        if params.get("startup_probe"):
+            change["startupProbe"] = params["startup_probe"]
+        probe_name = str(params.get("probe", "livenessProbe"))
+        if params.get("initial_delay_seconds") is not None:
+            if not spec.get(probe_name):
+                raise ActionRefused(f"container {container} has no {probe_name} to adjust")
+            change[probe_name] = {"initialDelaySeconds": int(params["initial_delay_seconds"])}
+        if len(change) == 1:
+            raise ActionRefused("adjust-probe needs initial_delay_seconds or startup_probe")
+        patch = {"spec": {"template": {"spec": {"containers": [change]}}}}
+        return Plan(
+            verb="patch", kind="Deployment", namespace=namespace, name=name, patch_type="strategic", patch=patch,
+            guard={"generation": deployment["metadata"].get("generation")},
+            summary=f"adjust probes of {name}/{container}",
+        )
+
+
+ACTIONS = {action.name: action for action in (RestartPod(), RollbackDeployment(), RaiseMemoryLimit(), AdjustProbe())}

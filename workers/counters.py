@@ -1,0 +1,31 @@
+"""Counters kept in Redis so that every receiver replica and worker reports the same totals."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import redis
+
+KEY = "aiops:counters"
+
+
+def counter_field(name: str, **labels: str) -> str:
+    if not labels:
+        return name
+    inner = ",".join(f"{key}={value}" for key, value in sorted(labels.items()))
+    return f"{name}|{inner}"
+
+
+def increment(connection: Any, name: str, amount: int = 1, **labels: str) -> None:
+    """Add ``amount`` to a counter; ``connection`` may be a pipeline."""
+    connection.hincrby(KEY, counter_field(name, **labels), amount)
+
+
+def read_all(connection: redis.Redis) -> dict[tuple[str, tuple[tuple[str, str], ...]], int]:
+    """Every counter as {(name, ((label, value), ...)): total}."""
+    totals = {}
+    for raw_field, raw_value in connection.hgetall(KEY).items():
+        name, _, inner = raw_field.decode().partition("|")
+        labels = tuple(tuple(pair.split("=", 1)) for pair in inner.split(",")) if inner else ()
+        totals[(name, labels)] = int(raw_value)
+    return totals  # type: ignore[return-value]

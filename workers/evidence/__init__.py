@@ -1,0 +1,1 @@
+"""Evidence gathering: Kubernetes objects and Prometheus queries, as one JSON-serialisable dict."""

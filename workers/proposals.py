@@ -1,0 +1,243 @@
+"""Proposals and their store: the approval queue in Redis.
+
+Every state change is a compare-and-set in Lua on (status, version), so racing approvers, replayed
+jobs and several receiver replicas can never move a proposal twice. Allowed moves::
+
+    pending -> approved -> executing -> succeeded -> validated | regressed
+            \\-> rejected | expired | superseded      \\-> failed | unknown
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import redis
+from pydantic import BaseModel, Field
+
+from workers.errors import Conflict, NotFound
+
+PREFIX = "aiops:proposal:"
+STATUS_INDEX = "aiops:proposals:"
+BY_ALERT = "aiops:proposals:by-alert:"
+BY_TARGET = "aiops:proposals:by-target:"
+
+STATES = (
+    "pending", "approved", "rejected", "expired", "superseded",
+    "executing", "succeeded", "failed", "unknown", "validated", "regressed",
+)
+TRANSITIONS: dict[str, frozenset[str]] = {
+    "pending": frozenset({"approved", "rejected", "expired", "superseded"}),
+    "approved": frozenset({"executing", "superseded"}),
+    "executing": frozenset({"succeeded", "failed", "unknown"}),
+    "succeeded": frozenset({"validated", "regressed"}),
+}
+TERMINAL = frozenset(STATES) - frozenset(TRANSITIONS)
+
+
+class Proposal(BaseModel):
+    """A diagnosis and the action proposed for it, waiting for (or past) a decision."""
+
+    id: str
+    status: str = "pending"
+    rule: str
+    playbook: str
+    alert: dict[str, Any]
+    target: dict[str, str]
+    diagnosis: dict[str, Any] = Field(default_factory=dict)
+    action: dict[str, Any] = Field(default_factory=dict)
+    risk: str = "medium"
+    approval: str = "required"
+    expected_outcome: str = ""
+    validation_plan: dict[str, Any] = Field(default_factory=dict)
+    created_at: str
+    expires_at: str
+    decided_by: str | None = None
+    decided_at: str | None = None
+    comment: str | None = None
+    execution: dict[str, Any] = Field(default_factory=dict)
+    validation: dict[str, Any] = Field(default_factory=dict)
+    advice: list[dict[str, Any]] = Field(default_factory=list)
+    alternatives: list[dict[str, Any]] = Field(default_factory=list)
+    revert_of: str | None = None
+    record_id: str
+    history: list[dict[str, Any]] = Field(default_factory=list)
+
+
+def proposal_id(rule: str, fingerprint: str, starts_at: str, suffix: str = "") -> str:
+    """Deterministic id: a replayed investigation finds the proposal it already made."""
+    digest = hashlib.sha256(f"{rule}\x00{fingerprint}\x00{starts_at}\x00{suffix}".encode()).hexdigest()
+    return "p-" + digest[:20]
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_iso(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def target_key(target: dict[str, str]) -> str:
+    return f"{target.get('kind')}/{target.get('namespace')}/{target.get('name')}"
+
+
+_CREATE = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'doc', ARGV[1], 'status', ARGV[2], 'version', 1)
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
+redis.call('SADD', KEYS[3], ARGV[4])
+redis.call('SADD', KEYS[4], ARGV[4])
+if tonumber(ARGV[5]) > 0 then
+  redis.call('EXPIRE', KEYS[1], ARGV[5]); redis.call('EXPIRE', KEYS[3], ARGV[5]); redis.call('EXPIRE', KEYS[4], ARGV[5])
+end
+return 1
+"""
+
+# KEYS[1] proposal; ARGV: expected version, new status, new doc, index prefix, id, score
+_SWAP = """
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status then return {-1, ''} end
+local version = redis.call('HGET', KEYS[1], 'version')
+if version ~= ARGV[1] then return {0, status} end
+redis.call('HSET', KEYS[1], 'doc', ARGV[3], 'status', ARGV[2])
+redis.call('HINCRBY', KEYS[1], 'version', 1)
+if status ~= ARGV[2] then
+  redis.call('ZREM', ARGV[4] .. status, ARGV[5])
+  redis.call('ZADD', ARGV[4] .. ARGV[2], ARGV[6], ARGV[5])
+end
+return {1, status}
+"""
+
+
+class ProposalStore:
+    """Create, read, list and move proposals; every move is atomic."""
+
+    def __init__(self, connection: redis.Redis, clock: Callable[[], datetime], retention_s: int) -> None:
+        self.redis = connection
+        self.clock = clock
+        self.retention_s = retention_s
+        self._create = connection.register_script(_CREATE)
+        self._swap = connection.register_script(_SWAP)
+
+    def create(self, proposal: Proposal) -> tuple[Proposal, bool]:
+        """Store ``proposal``; if one with its id exists already, return that one and False."""
+        created = self._create(
+            keys=[
+                PREFIX + proposal.id,
+                STATUS_INDEX + proposal.status,
+                BY_ALERT + proposal.alert.get("fingerprint", ""),
+                BY_TARGET + target_key(proposal.target),
+            ],
+            args=[proposal.model_dump_json(), proposal.status, self.clock().timestamp(), proposal.id, self.retention_s],
+        )
+        if created:
+            return proposal, True
+        return self.get(proposal.id), False
+
+    def get(self, proposal_id_: str) -> Proposal:
+        raw = self.redis.hget(PREFIX + proposal_id_, "doc")
+        if raw is None:
+            raise NotFound(f"no proposal {proposal_id_}")
+        return Proposal.model_validate_json(raw)
+
+    def _get_versioned(self, proposal_id_: str) -> tuple[Proposal, bytes]:
+        doc, version = self.redis.hmget(PREFIX + proposal_id_, ["doc", "version"])
+        if doc is None:
+            raise NotFound(f"no proposal {proposal_id_}")
+        return Proposal.model_validate_json(doc), version
+
+    def list(self, status: str | None = None, limit: int = 50) -> list[Proposal]:
+        """Newest first; all states when ``status`` is None."""
+        statuses = [status] if status else list(STATES)
+        scored: list[tuple[float, str]] = []
+        for state in statuses:
+            for member, score in self.redis.zrevrange(STATUS_INDEX + state, 0, limit - 1, withscores=True):
+                scored.append((score, member.decode()))
+        scored.sort(reverse=True)
+        found = []
+        for _, pid in scored[:limit]:
+            try:
+                found.append(self.get(pid))
+            except NotFound:
+                self.redis.zrem(STATUS_INDEX + (status or "pending"), pid)  # expired by retention
+        return found
+
+    def ids_for_alert(self, fingerprint: str) -> list[str]:
+        return sorted(member.decode() for member in self.redis.smembers(BY_ALERT + fingerprint))
+
+    def ids_for_target(self, target: dict[str, str]) -> list[str]:
+        return sorted(member.decode() for member in self.redis.smembers(BY_TARGET + target_key(target)))
+
+    def count_by_status(self) -> dict[str, int]:
+        pipe = self.redis.pipeline(transaction=False)
+        for state in STATES:
+            pipe.zcard(STATUS_INDEX + state)
+        return dict(zip(STATES, pipe.execute(), strict=True))
+
+    def update(
+        self, proposal_id_: str, mutate: Callable[[Proposal], None], expect: Iterable[str] | None = None
+    ) -> Proposal:
+        """Apply ``mutate`` to a fresh copy and store it, retrying on concurrent edits.
+
+        ``expect`` lists the states the proposal must be in; otherwise ``Conflict``. A status change made
+        by ``mutate`` must be a legal transition.
+        """
+        allowed = set(expect) if expect is not None else None
+        for _ in range(50):
+            current, version = self._get_versioned(proposal_id_)
+            if allowed is not None and current.status not in allowed:
+                raise Conflict(f"proposal {proposal_id_} is {current.status}, not {'/'.join(sorted(allowed))}")
+            changed = current.model_copy(deep=True)
+            mutate(changed)
+            if changed.status != current.status:
+                if changed.status not in TRANSITIONS.get(current.status, frozenset()):
+                    raise Conflict(f"proposal {proposal_id_} cannot go from {current.status} to {changed.status}")
+                changed.history.append({"at": iso(self.clock()), "from": current.status, "to": changed.status})
+            ok, _ = self._swap(
+                keys=[PREFIX + proposal_id_],
+                args=[version, changed.status, changed.model_dump_json(), STATUS_INDEX, proposal_id_,
+                      self.clock().timestamp()],
+            )
+            if ok == 1:
+                return changed
+            if ok == -1:
+                raise NotFound(f"no proposal {proposal_id_}")
+        raise Conflict(f"proposal {proposal_id_} is being changed too often; try again")
+
+    def transition(
+        self, proposal_id_: str, to: str, expect: Iterable[str], mutate: Callable[[Proposal], None] | None = None
+    ) -> Proposal:
+        """Move to ``to`` only from one of ``expect``; exactly one racing caller wins."""
+
+        def apply(proposal: Proposal) -> None:
+            proposal.status = to
+            if mutate is not None:
+                mutate(proposal)
+
+        return self.update(proposal_id_, apply, expect=expect)
+
+    def due_for_expiry(self, now: datetime, limit: int = 500) -> list[str]:
+        due = []
+        for member in self.redis.zrange(STATUS_INDEX + "pending", 0, -1):
+            pid = member.decode()
+            try:
+                proposal = self.get(pid)
+            except NotFound:
+                continue
+            if parse_iso(proposal.expires_at) <= now:
+                due.append(pid)
+            if len(due) >= limit:
+                break
+        return due
+
+
+def expiry_after(now: datetime, seconds: int) -> str:
+    return iso(now + timedelta(seconds=seconds))
+
+
+def to_json(proposal: Proposal) -> dict[str, Any]:
+    return json.loads(proposal.model_dump_json())
