@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from workers.errors import AiopsError, NotFound
-from workers.redaction import redact
+from workers.advisers.redaction import redact
 from workers.settings import LimitSettings
 
 REVISION = "deployment.kubernetes.io/revision"

@@ -1,0 +1,145 @@
+"""POST /webhooks/alertmanager against a real Redis: the contract's answers, dedup and durable queueing."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+from rq import Queue
+
+from tests.integration.core.conftest import alert, auth, webhook
+
+
+def post(client, body, role="webhook", **kwargs):
+    data = body if isinstance(body, bytes | str) else json.dumps(body)
+    headers = {**auth(role), **kwargs.pop("headers", {})}
+    return client.post("/webhooks/alertmanager", data=data, headers=headers,
+                       content_type=kwargs.pop("content_type", "application/json"), **kwargs)
+
+
+def queued(redis_conn, name="alerts"):
+    return Queue(name, connection=redis_conn).get_jobs()
+
+
+def test_firing_alert_is_queued_once(client, redis_conn) -> None:
+    response = post(client, webhook(alert()))
+    assert response.status_code == 202
+    assert response.get_json() == {"received": 1, "enqueued": 1, "duplicates": 0, "unmatched": 0}
+    jobs = queued(redis_conn)
+    assert [job.func_name for job in jobs] == ["workers.jobs.investigate"]
+    sent_alert, rule = jobs[0].args
+    assert rule == "pod-crashloop" and sent_alert["labels"]["pod"] == "checkout-7d9f-abcde"
+    again = post(client, webhook(alert()))
+    assert again.get_json() == {"received": 1, "enqueued": 0, "duplicates": 1, "unmatched": 0}
+    assert len(queued(redis_conn)) == 1
+
+
+def test_same_alert_twice_in_one_payload_and_unmatched(client, redis_conn) -> None:
+    body = webhook(alert(), alert(), alert(alertname="SomethingElse", pod="x"))
+    assert post(client, body).get_json() == {"received": 3, "enqueued": 1, "duplicates": 1, "unmatched": 1}
+
+
+def test_a_new_firing_episode_is_not_a_duplicate(client, redis_conn) -> None:
+    post(client, webhook(alert()))
+    response = post(client, webhook(alert(starts="2026-11-25T12:00:00Z")))
+    assert response.get_json()["enqueued"] == 1
+
+
+def test_racing_replicas_make_one_job(client, context, redis_server) -> None:
+    from receiver.app import create_app
+    from tests.integration.core.conftest import token_book
+
+    results = []
+    barrier = threading.Barrier(8)
+
+    def send() -> None:
+        replica = create_app(context, token_book()).test_client()
+        barrier.wait()
+        results.append(post(replica, webhook(alert())).get_json()["enqueued"])
+
+    threads = [threading.Thread(target=send) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == [0] * 7 + [1]
+    assert len(queued(context.redis)) == 1
+
+
+@pytest.mark.parametrize(("role", "status"), [("viewer", 403), ("approver", 403)])
+def test_only_webhook_tokens_may_post(client, role, status) -> None:
+    response = post(client, webhook(alert()), role=role)
+    assert response.status_code == status and response.get_json()["error"] == "forbidden"
+
+
+def test_unknown_token_is_401(client) -> None:
+    response = client.post("/webhooks/alertmanager", json=webhook(alert()),
+                           headers={"Authorization": "Bearer not-a-real-token-at-all"})
+    assert response.status_code == 401
+    assert response.get_json()["error"] == "unauthorized"
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    assert client.post("/webhooks/alertmanager", json=webhook(alert())).status_code == 401
+
+
+def test_wrong_content_type_is_415(client, redis_conn) -> None:
+    response = post(client, json.dumps(webhook(alert())), content_type="text/plain")
+    assert response.status_code == 415 and response.get_json()["error"] == "unsupported_media_type"
+    assert queued(redis_conn) == []
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    (b"{not json", None),
+    ({"version": "4"}, "alerts"),
+    ({"version": "4", "alerts": [{"status": "firing"}]}, "alerts[0].labels"),
+    ({"version": "4", "alerts": [{**alert(), "labels": {"alertname": ["list"]}}]}, "alerts[0].labels.alertname"),
+    ({"version": 4, "alerts": []}, "version"),
+])
+def test_bad_payloads_are_400_and_name_the_field(client, redis_conn, body, field) -> None:
+    response = post(client, body)
+    assert response.status_code == 400
+    payload = response.get_json()
+    assert payload["error"] == "invalid_payload"
+    if field:
+        assert payload["field"] == field and payload["detail"].startswith(field)
+    assert queued(redis_conn) == []
+
+
+def test_two_mebibyte_body_is_413(client, redis_conn) -> None:
+    body = webhook(alert())
+    body["commonAnnotations"] = {"padding": "x" * (2 * 1024 * 1024)}
+    response = post(client, body)
+    assert response.status_code == 413
+    assert response.get_json()["error"] == "payload_too_large"
+    assert queued(redis_conn) == []
+
+
+def test_resolved_alert_queues_supersede_only_when_proposals_exist(client, context, redis_conn) -> None:
+    resolved = alert(status="resolved")
+    assert post(client, webhook(resolved)).get_json()["unmatched"] == 1
+    context.redis.sadd("aiops:proposals:by-alert:" + resolved["fingerprint"], "p-1")
+    response = post(client, webhook({**resolved, "startsAt": "2026-11-25T09:00:00Z"}))
+    assert response.get_json()["enqueued"] == 1
+    assert [job.func_name for job in queued(redis_conn)] == ["workers.jobs.alert_resolved"]
+
+
+def test_counters_reach_metrics(client) -> None:
+    post(client, webhook(alert(), alert(alertname="Nope", pod="y")))
+    post(client, webhook(alert()))
+    text = client.get("/metrics").get_data(as_text=True)
+    assert "aiops_alerts_received_total 3.0" in text
+    assert "aiops_alerts_duplicate_total 1.0" in text
+    assert "aiops_alerts_unmatched_total 1.0" in text
+    assert 'aiops_jobs_enqueued_total{queue="alerts"} 1.0' in text
+    assert "aiops_webhook_latency_seconds_count 2.0" in text
+    assert 'aiops_proposals{state="pending"} 0.0' in text
+
+
+def test_health_and_openapi(client) -> None:
+    assert client.get("/healthz").get_json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200 and ready.get_json()["checks"]["rules"]["loaded"] == 3
+    document = client.get("/api/v1/openapi.json").get_json()
+    assert document["openapi"].startswith("3.")
+    assert {"/webhooks/alertmanager", "/api/v1/approvals/{id}/approve", "/api/v1/records/{id}"} <= set(
+        document["paths"])
