@@ -89,7 +89,9 @@ def run_worker(settings: Settings, queue_names: Sequence[str], burst: bool = Fal
         raise SettingsError(f"--queues: unknown queue(s) {', '.join(unknown)}; known: {', '.join(queues.ALL)}")
     ctx = context or build_context(settings, poll_rules=True)
     install(ctx)
-    worker = Worker([queues.queue(name, ctx.redis) for name in queue_names], connection=ctx.redis)
+    worker = Worker([queues.queue(name, ctx.redis) for name in queue_names], connection=ctx.redis,
+                    job_monitoring_interval=settings.worker.job_monitoring_interval_s,
+                    maintenance_interval=settings.worker.maintenance_interval_s)
     return bool(worker.work(burst=burst, with_scheduler=True, logging_level=settings.logging.level))
 
 

@@ -88,7 +88,7 @@ def mark_unknown(context: Context, proposal_id_: str, reason: str) -> str:
 def schedule_validation(context: Context, proposal_id_: str, round_: int, delay_s: int) -> None:
     Queue(queues.ACTIONS, connection=context.redis).enqueue_in(
         timedelta(seconds=delay_s), "workers.jobs.validate", proposal_id_, round_,
-        job_id=f"validate-{proposal_id_}-{round_}", **queues.rq_options(queues.VALIDATE_OPTIONS))
+        job_id=f"validate-{proposal_id_}-{round_}", **queues.VALIDATE_OPTIONS)
 
 
 def validate(context: Context, proposal_id_: str, round_: int) -> str:

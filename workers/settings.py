@@ -186,6 +186,13 @@ class ServerSettings(Section):
     threads: int = Field(8, gt=0)
 
 
+class WorkerSettings(Section):
+    job_monitoring_interval_s: int = Field(30, gt=0)
+    """How often a busy worker renews its heartbeat; a dead worker's job is recovered one interval + 60 s later."""
+    maintenance_interval_s: int = Field(60, gt=0)
+    """How often a worker sweeps abandoned jobs (RQ's default is 10 minutes)."""
+
+
 class LoggingSettings(Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     json_lines: bool = True
@@ -208,6 +215,7 @@ class Settings(Section):
     notify: NotifySettings = Field(default_factory=NotifySettings)
     schedules: ScheduleSettings = Field(default_factory=ScheduleSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
+    worker: WorkerSettings = Field(default_factory=WorkerSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
 
     @field_validator("namespaces")

@@ -1,0 +1,19 @@
+"""Fixtures for whole-pipeline tests on the demo scenario."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.support.pipeline import build_pipeline, fast_rules, stop_pipeline
+
+SCENARIOS = Path(__file__).resolve().parents[3] / "sandbox" / "scenarios"
+
+
+@pytest.fixture
+def pipeline(redis_conn, redis_server, tmp_path):
+    built = build_pipeline(SCENARIOS / "demo-crashloop", redis_conn, redis_server.url, tmp_path,
+                           fast_rules(tmp_path / "rules"))
+    yield built
+    stop_pipeline(built)
