@@ -13,10 +13,10 @@ from receiver.payload import normalise, parse_webhook
 
 def run(args: argparse.Namespace) -> int:
     from rules.loader import lint_dir, load_rule_dir
-    from rules.model import rule_json_schema
+    from rules.model import schema_text
 
     if args.verb == "schema":
-        print(json.dumps(rule_json_schema(), indent=2))
+        print(schema_text(), end="")
         return 0
     if not args.directory.is_dir():
         print(f"aiops: {args.directory} is not a directory", file=sys.stderr)

@@ -11,7 +11,6 @@ from flask import Flask
 
 from receiver.app import create_app
 from receiver.auth import TokenBook
-from workers import queues
 from workers.context import Context, build_context, install
 from workers.errors import SettingsError
 from workers.settings import Settings
@@ -82,16 +81,11 @@ def serve(settings: Settings, host: str, port: int, dev: bool) -> None:
 def run_worker(settings: Settings, queue_names: Sequence[str], burst: bool = False,
                context: Context | None = None) -> bool:
     """An RQ worker on ``queue_names`` with the scheduler (for validation rounds) enabled."""
-    from rq import Worker
+    from workers.worker import build_worker
 
-    unknown = [name for name in queue_names if name not in queues.ALL]
-    if unknown:
-        raise SettingsError(f"--queues: unknown queue(s) {', '.join(unknown)}; known: {', '.join(queues.ALL)}")
     ctx = context or build_context(settings, poll_rules=True)
     install(ctx)
-    worker = Worker([queues.queue(name, ctx.redis) for name in queue_names], connection=ctx.redis,
-                    job_monitoring_interval=settings.worker.job_monitoring_interval_s,
-                    maintenance_interval=settings.worker.maintenance_interval_s)
+    worker = build_worker(ctx, queue_names)
     return bool(worker.work(burst=burst, with_scheduler=True, logging_level=settings.logging.level))
 
 
@@ -99,7 +93,7 @@ def run_cron(settings: Settings, context: Context | None = None) -> None:
     """The periodic jobs (RQ's cron scheduler): expiry now; weekly reports join here."""
     from rq.cron import CronScheduler
 
-    from workers import jobs
+    from workers import jobs, queues
 
     ctx = context or build_context(settings)
     scheduler = CronScheduler(connection=ctx.redis, name="aiops-cron")

@@ -6,10 +6,10 @@ checks that the two stay in step. A rule can never name a shell command.
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class Risk(str, Enum):
+class Risk(StrEnum):
     low = "low"
     medium = "medium"
     high = "high"

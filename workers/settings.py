@@ -191,6 +191,8 @@ class WorkerSettings(Section):
     """How often a busy worker renews its heartbeat; a dead worker's job is recovered one interval + 60 s later."""
     maintenance_interval_s: int = Field(60, gt=0)
     """How often a worker sweeps abandoned jobs (RQ's default is 10 minutes)."""
+    heartbeat_grace_s: int = Field(60, gt=0)
+    """Grace after a missed heartbeat before a job counts as abandoned (RQ's fixed value is 60 s)."""
 
 
 class LoggingSettings(Section):

@@ -1,0 +1,388 @@
+"""The rule schema: pydantic models for one rule, the checks that need the allowlist, and the JSON Schema.
+
+Every model forbids unknown keys. A ``Rule`` that exists has been fully checked: names come from
+``rules.allowlist``, regexes compile, templates parse and use only known variables, every label
+value that reaches PromQL goes through the ``promql`` filter, durations parse, and
+``approval: auto`` is only allowed when the effective risk is low. ``rules/schema.json`` is
+``rule_json_schema()`` written out; a test keeps the two identical.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import re
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Annotated, Any, Literal, get_args
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+
+from rules.allowlist import ACTIONS, ADVISERS, KUBERNETES_EVIDENCE, PLAYBOOKS, Risk
+from rules.durations import DURATION_PATTERN, parse_duration
+from rules.templating import check_template
+
+__all__ = [
+    "KUBERNETES_CHECKS",
+    "SCHEMA_PATH",
+    "TARGET_KINDS",
+    "Check",
+    "Evidence",
+    "Match",
+    "Remediation",
+    "Rule",
+    "Target",
+    "Validate",
+    "effective_risk",
+    "rule_json_schema",
+    "schema_text",
+]
+
+SCHEMA_PATH = Path(__file__).with_name("schema.json")
+NAME_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
+LABEL_NAME_PATTERN = r"^[a-zA-Z_][a-zA-Z0-9_]*$"
+KEY_PATTERN = r"^[a-z_][a-z0-9_]*$"
+TargetKind = Literal["Pod", "Deployment", "StatefulSet", "DaemonSet"]
+KubernetesCheck = Literal["target_ready", "restarts_stable"]
+TARGET_KINDS: tuple[str, ...] = get_args(TargetKind)
+KUBERNETES_CHECKS: tuple[str, ...] = get_args(KubernetesCheck)
+
+
+def _one_of(allowed: Iterable[str], what: str) -> Callable[[str], str]:
+    names = sorted(allowed) if not isinstance(allowed, tuple) else list(allowed)
+
+    def check(value: str) -> str:
+        if value not in names:
+            raise ValueError(f"unknown {what} {value!r} (allowed: {', '.join(names)})")
+        return value
+
+    return check
+
+
+def _enum(allowed: Iterable[str]) -> WithJsonSchema:
+    names = sorted(allowed) if not isinstance(allowed, tuple) else list(allowed)
+    return WithJsonSchema({"type": "string", "enum": names})
+
+
+def _unique(values: list[Any]) -> list[Any]:
+    seen = [v for i, v in enumerate(values) if v in values[:i]]
+    if seen:
+        raise ValueError(f"{seen[0]!r} is listed twice")
+    return values
+
+
+def _template(promql: bool) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        problems = check_template(value, promql=promql)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return value
+
+    return check
+
+
+def _duration(minimum: int) -> Callable[[object], object]:
+    def check(value: object) -> object:
+        seconds = parse_duration(value)  # type: ignore[arg-type]  # parse_duration reports non-strings
+        if seconds < minimum:
+            raise ValueError(f"duration {value!r} must be at least {minimum}s")
+        return value
+
+    return check
+
+
+def _label_matcher(value: str) -> str:
+    if not value.startswith("~"):
+        return value
+    pattern = value[1:]
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"invalid regex {pattern!r}: {exc}") from None
+    if _matches_only_empty(pattern):
+        raise ValueError(
+            f"regex {pattern!r} can only match an empty value: a regex must match the whole label value, "
+            f"so end it with .* (e.g. '~(?!kube-system$).*'); to match a missing label write \"\""
+        )
+    return value
+
+
+def _matches_only_empty(pattern: str) -> bool:
+    """True when ``pattern`` is made only of zero-width parts (anchors, lookarounds)."""
+    try:
+        parser: Any = importlib.import_module("re._parser")
+        return bool(parser.parse(pattern).getwidth()[1] == 0)
+    except (ImportError, AttributeError, re.error):  # pragma: no cover - private module moved
+        return False
+
+
+def _label_name(value: str) -> str:
+    if not re.fullmatch(LABEL_NAME_PATTERN, value):
+        raise ValueError(f"invalid label name {value!r} (letters, digits and _, not starting with a digit)")
+    if value == "alertname":
+        raise ValueError("match alert names with match.alertname, not match.labels")
+    return value
+
+
+def _rule_name(value: str) -> str:
+    if not re.fullmatch(NAME_PATTERN, value):
+        raise ValueError(
+            f"{value!r} is not a valid rule name: use lowercase letters, digits and '-' (at most 63)"
+        )
+    return value
+
+
+def _alertname(value: str) -> str:
+    if not value or value.startswith("~"):
+        raise ValueError(
+            f"alert name {value!r} must be an exact, non-empty name (no regex: it is the index key)"
+        )
+    return value
+
+
+def _as_list(value: object) -> object:
+    return [value] if isinstance(value, str) else value
+
+
+_DURATION_SCHEMA = WithJsonSchema(
+    {"type": "string", "pattern": DURATION_PATTERN, "examples": ["90s", "2m", "1h30m"]}
+)
+Duration = Annotated[str, BeforeValidator(_duration(0)), _DURATION_SCHEMA]
+PositiveDuration = Annotated[str, BeforeValidator(_duration(1)), _DURATION_SCHEMA]
+TargetTemplate = Annotated[str, Field(min_length=1), AfterValidator(_template(promql=False))]
+QueryTemplate = Annotated[str, Field(min_length=1), AfterValidator(_template(promql=True))]
+LabelName = Annotated[
+    str, AfterValidator(_label_name), WithJsonSchema({"type": "string", "pattern": LABEL_NAME_PATTERN})
+]
+LabelMatcher = Annotated[str, AfterValidator(_label_matcher)]
+AlertName = Annotated[str, AfterValidator(_alertname)]
+QueryKey = Annotated[str, Field(pattern=KEY_PATTERN, max_length=63)]
+ActionName = Annotated[str, AfterValidator(_one_of(ACTIONS, "action")), _enum(ACTIONS)]
+PlaybookName = Annotated[str, AfterValidator(_one_of(PLAYBOOKS, "playbook")), _enum(PLAYBOOKS)]
+EvidenceKind = Annotated[
+    str, AfterValidator(_one_of(KUBERNETES_EVIDENCE, "kubernetes evidence kind")), _enum(KUBERNETES_EVIDENCE)
+]
+AdviserName = Annotated[str, AfterValidator(_one_of(ADVISERS, "adviser")), _enum(ADVISERS)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+
+class Match(_Strict):
+    """Which alerts the rule handles. Every condition must hold."""
+
+    alertname: Annotated[
+        list[AlertName],
+        BeforeValidator(_as_list),
+        Field(min_length=1),
+        AfterValidator(_unique),
+        WithJsonSchema(
+            {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1}]}
+        ),
+    ]
+    """One or more exact alert names (the `alertname` label); a single name may be a string."""
+    labels: dict[LabelName, LabelMatcher] = Field(default_factory=dict)
+    """Label conditions: an exact value, or `~regex` matching the whole value; a missing label is ""."""
+    status: Literal["firing", "resolved", "any"] = "firing"
+    """The alert status the rule handles."""
+
+
+class Target(_Strict):
+    """The Kubernetes object the rule acts on; ``namespace`` and ``name`` are templates."""
+
+    kind: TargetKind
+    """Kind of the target object."""
+    namespace: TargetTemplate
+    """Namespace template, e.g. `{{ labels.namespace }}`."""
+    name: TargetTemplate
+    """Object name template, e.g. `{{ labels.pod }}`."""
+
+
+class Evidence(_Strict):
+    """What to gather before the playbook diagnoses."""
+
+    prometheus: dict[QueryKey, QueryTemplate] = Field(default_factory=dict)
+    """Named PromQL query templates; label values must go through `| promql`."""
+    kubernetes: Annotated[list[EvidenceKind], AfterValidator(_unique)] = Field(default_factory=list)
+    """Kubernetes evidence kinds to collect."""
+    ai: Annotated[list[AdviserName], AfterValidator(_unique)] = Field(default_factory=list)
+    """AI advisers to consult, in order; the built-in playbook works without any of them."""
+
+
+class Remediation(_Strict):
+    """Which actions the playbook may propose and how a proposal is approved."""
+
+    actions: Annotated[list[ActionName], AfterValidator(_unique)] = Field(default_factory=list)
+    """Allowlisted actions the playbook may propose (`none` is always possible)."""
+    risk: Risk | None = None
+    """Declared risk; the effective risk is the highest of this and each action's inherent risk."""
+    approval: Literal["required", "auto"] = "required"
+    """`required`: a person approves. `auto`: approved at once, allowed only at low effective risk."""
+    expires_after: PositiveDuration = "1h"
+    """How long a proposal waits for a decision before it expires."""
+
+    _expires_after_s: int = PrivateAttr(0)
+
+    @field_validator("approval")
+    @classmethod
+    def _auto_needs_low_risk(cls, value: str, info: ValidationInfo) -> str:
+        if value == "auto" and "actions" in info.data and "risk" in info.data:
+            risk = _effective(info.data["actions"], info.data["risk"])
+            if risk is not Risk.low:
+                raisers = [a for a in info.data["actions"] if ACTIONS[a] is not Risk.low]
+                why = f"actions {', '.join(raisers)}" if raisers else "the declared risk"
+                raise ValueError(f"auto needs a low effective risk; it is {risk.value} (from {why})")
+        return value
+
+    def model_post_init(self, context: Any, /) -> None:
+        self._expires_after_s = parse_duration(self.expires_after)
+
+    @property
+    def expires_after_s(self) -> int:
+        """``expires_after`` in seconds."""
+        return self._expires_after_s
+
+
+class Check(_Strict):
+    """One validation check: a PromQL query that holds when it returns a sample, or a Kubernetes check."""
+
+    name: Annotated[str, Field(pattern=KEY_PATTERN, max_length=63)] | None = None
+    """Name shown in records; defaults to the Kubernetes check name or `promql_<n>`."""
+    promql: QueryTemplate | None = None
+    """PromQL template; the check holds when the query returns at least one sample."""
+    kubernetes: KubernetesCheck | None = None
+    """`target_ready`: the target (or its replacement pods) is Ready. `restarts_stable`: no new restarts."""
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Check:
+        if (self.promql is None) == (self.kubernetes is None):
+            raise ValueError("a check needs exactly one of 'promql' or 'kubernetes'")
+        return self
+
+
+class Validate(_Strict):
+    """How an executed action is validated."""
+
+    after: Duration = "2m"
+    """Wait this long after the action before the first check."""
+    for_: PositiveDuration = Field(
+        default="1h",
+        alias="for",
+        description="Keep checking for this long; any failed check in the window is a regression.",
+    )
+    checks: Annotated[list[Check], Field(min_length=1)] = Field(
+        default_factory=lambda: [Check(kubernetes="target_ready")]
+    )
+    """Checks that must all hold; default: the target is Ready."""
+
+    _after_s: int = PrivateAttr(0)
+    _for_s: int = PrivateAttr(0)
+
+    @model_validator(mode="after")
+    def _unique_check_names(self) -> Validate:
+        _unique(self.check_names())
+        return self
+
+    def model_post_init(self, context: Any, /) -> None:
+        self._after_s = parse_duration(self.after)
+        self._for_s = parse_duration(self.for_)
+
+    def check_names(self) -> list[str]:
+        """The name of each check, defaults filled in."""
+        return [c.name or c.kubernetes or f"promql_{i + 1}" for i, c in enumerate(self.checks)]
+
+    @property
+    def after_s(self) -> int:
+        """``after`` in seconds."""
+        return self._after_s
+
+    @property
+    def for_s(self) -> int:
+        """``for`` in seconds."""
+        return self._for_s
+
+
+class Rule(_Strict):
+    """One rule: which alerts, which playbook and target, what evidence, which actions, how to validate."""
+
+    name: Annotated[
+        str, AfterValidator(_rule_name), WithJsonSchema({"type": "string", "pattern": NAME_PATTERN})
+    ]
+    """Unique across the rule directory: lowercase letters, digits and `-`."""
+    description: str = ""
+    """What the rule is for, shown in proposals and records."""
+    match: Match
+    """Which alerts the rule handles."""
+    playbook: PlaybookName
+    """The built-in playbook that diagnoses and proposes."""
+    target: Target
+    """The object the rule acts on."""
+    evidence: Evidence = Field(default_factory=Evidence)
+    """What to gather before diagnosis."""
+    remediation: Remediation = Field(default_factory=Remediation)
+    """Which actions may be proposed and how they are approved."""
+    validate_: Validate = Field(
+        default_factory=Validate,
+        alias="validate",
+        description="When and how long to check an executed action, and with what.",
+    )
+    cooldown: Duration = "30m"
+    """After an investigation for a target, ignore the same rule and target for this long."""
+
+    _cooldown_s: int = PrivateAttr(0)
+
+    def model_post_init(self, context: Any, /) -> None:
+        self._cooldown_s = parse_duration(self.cooldown)
+
+    @property
+    def cooldown_s(self) -> int:
+        """``cooldown`` in seconds."""
+        return self._cooldown_s
+
+
+def _effective(actions: Iterable[str], declared: Risk | None) -> Risk:
+    risks = [ACTIONS[a] for a in actions if a in ACTIONS]
+    if declared is not None:
+        risks.append(declared)
+    return max(risks, key=lambda r: r.rank, default=Risk.low)
+
+
+def effective_risk(rule: Rule) -> Risk:
+    """The highest of the rule's declared risk and each of its actions' inherent risk (low if none)."""
+    return _effective(rule.remediation.actions, rule.remediation.risk)
+
+
+def rule_json_schema() -> dict[str, Any]:
+    """JSON Schema (2020-12) of a rule file: one rule, or a list of rules."""
+    rule = Rule.model_json_schema(by_alias=True)
+    defs = rule.pop("$defs", {})
+    defs["Rule"] = rule
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "aiops-responder rule file",
+        "description": "One rule (a mapping) or a list of rules. See docs/rules.md.",
+        "anyOf": [{"$ref": "#/$defs/Rule"}, {"type": "array", "items": {"$ref": "#/$defs/Rule"}}],
+        "$defs": defs,
+    }
+
+
+def schema_text() -> str:
+    """``rule_json_schema()`` as the exact text of ``rules/schema.json``."""
+    return json.dumps(rule_json_schema(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def write_schema(path: Path = SCHEMA_PATH) -> None:
+    """Regenerate ``rules/schema.json`` (run after changing a model)."""
+    path.write_text(schema_text(), encoding="utf-8")
