@@ -1,0 +1,97 @@
+{{/*
+RBAC rules, verb by verb. Each rule says what it is for; docs/deploy.md has the same table.
+Namespaced resources go into Roles (namespaced mode) or ClusterRoles (cluster mode); cluster-scoped
+ones only ever into ClusterRoles.
+*/}}
+
+{{/* Read: evidence for diagnoses, and the weekly health report. */}}
+{{- define "aiops.rbac.read" -}}
+# Pods: evidence (status, restarts, resources); watch for `aiops watch` and validation.
+- apiGroups: [""]
+  resources: ["pods"]
+  verbs: ["get", "list", "watch"]
+# Previous container logs as evidence.
+- apiGroups: [""]
+  resources: ["pods/log"]
+  verbs: ["get"]
+# Events, Services and ConfigMaps referenced by a failing pod (a missing ConfigMap is a diagnosis).
+- apiGroups: [""]
+  resources: ["events", "services", "configmaps"]
+  verbs: ["get", "list"]
+# Deployments: owner, revision history; watch for the rollout safety gate.
+- apiGroups: ["apps"]
+  resources: ["deployments"]
+  verbs: ["get", "list", "watch"]
+# ReplicaSets (revisions for rollback), StatefulSets and DaemonSets (owners, health report).
+- apiGroups: ["apps"]
+  resources: ["replicasets", "statefulsets", "daemonsets"]
+  verbs: ["get", "list"]
+# Existing HorizontalPodAutoscalers, before proposing one.
+- apiGroups: ["autoscaling"]
+  resources: ["horizontalpodautoscalers"]
+  verbs: ["get", "list"]
+# NetworkPolicies: evidence and the weekly security audit.
+- apiGroups: ["networking.k8s.io"]
+  resources: ["networkpolicies"]
+  verbs: ["get", "list"]
+{{- end }}
+
+{{/* Cluster-scoped reads (ClusterRole only). */}}
+{{- define "aiops.rbac.readCluster" -}}
+# Nodes: node health evidence and the weekly health report.
+- apiGroups: [""]
+  resources: ["nodes"]
+  verbs: ["get", "list"]
+# Namespaces: which namespaces exist, for the reports.
+- apiGroups: [""]
+  resources: ["namespaces"]
+  verbs: ["get", "list"]
+{{- end }}
+
+{{/* The weekly security audit. */}}
+{{- define "aiops.rbac.audit" -}}
+# Roles and RoleBindings: the RBAC section of the security audit.
+- apiGroups: ["rbac.authorization.k8s.io"]
+  resources: ["roles", "rolebindings"]
+  verbs: ["get", "list"]
+{{- if .Values.securityAudit.readSecrets }}
+# Secrets (opt-in): RBAC has no metadata-only read, so this returns contents too.
+- apiGroups: [""]
+  resources: ["secrets"]
+  verbs: ["list"]
+{{- end }}
+{{- end }}
+
+{{- define "aiops.rbac.auditCluster" -}}
+# ClusterRoles and ClusterRoleBindings: the RBAC section of the security audit.
+- apiGroups: ["rbac.authorization.k8s.io"]
+  resources: ["clusterroles", "clusterrolebindings"]
+  verbs: ["get", "list"]
+{{- end }}
+
+{{/* Writes, only with remediation.enabled; each runs only after a recorded approval. */}}
+{{- define "aiops.rbac.remediate" -}}
+# restart-pod: delete the pod so that its controller replaces it.
+- apiGroups: [""]
+  resources: ["pods"]
+  verbs: ["delete"]
+# rollback-deployment, raise-memory-limit, adjust-probe: patch the Deployment's pod template.
+- apiGroups: ["apps"]
+  resources: ["deployments"]
+  verbs: ["patch"]
+# Proactive scaling: create an autoscaling/v2 HPA, or patch an existing one.
+- apiGroups: ["autoscaling"]
+  resources: ["horizontalpodautoscalers"]
+  verbs: ["create", "patch"]
+{{- end }}
+
+{{/* The role sets to render: list of (suffix, rules template) for namespaced resources. */}}
+{{- define "aiops.rbac.sets" -}}
+read: aiops.rbac.read
+{{- if .Values.securityAudit.enabled }}
+audit: aiops.rbac.audit
+{{- end }}
+{{- if .Values.remediation.enabled }}
+remediate: aiops.rbac.remediate
+{{- end }}
+{{- end }}
