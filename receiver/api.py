@@ -85,7 +85,9 @@ def _decide(proposal_id: str, decision: str) -> Response:
         if decision == "approve":
             proposal = approve(context(), proposal_id, identity.name, _text_field(body, "comment"))
         else:
-            proposal = reject(context(), proposal_id, identity.name, _text_field(body, "reason", required=True))
+            proposal = reject(
+                context(), proposal_id, identity.name, _text_field(body, "reason", required=True)
+            )
     except NotFound as exc:
         raise NotFoundError(str(exc)) from exc
     except Conflict as exc:

@@ -73,7 +73,9 @@ def _install_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Response:
-        return _json_error(exc.code or 500, (exc.name or "error").lower().replace(" ", "_"), exc.description or "")
+        return _json_error(
+            exc.code or 500, (exc.name or "error").lower().replace(" ", "_"), exc.description or ""
+        )
 
     @app.errorhandler(StoreUnavailable)
     @app.errorhandler(redis.ConnectionError)

@@ -85,7 +85,9 @@ class TokenBook:
         try:
             data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or []
         except OSError as exc:
-            raise SettingsError(f"auth.tokens_file (env AIOPS_TOKENS_FILE): cannot read {path}: {exc.strerror}") from exc
+            raise SettingsError(
+                f"auth.tokens_file (env AIOPS_TOKENS_FILE): cannot read {path}: {exc.strerror}"
+            ) from exc
         except yaml.YAMLError as exc:
             raise SettingsError(f"auth.tokens_file: {path} is not valid YAML: {exc}") from exc
         if isinstance(data, dict) and "tokens" in data:

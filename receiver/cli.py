@@ -68,8 +68,11 @@ def cmd_approvals(args: argparse.Namespace) -> int:
     if args.verb == "list":
         for proposal in context.proposals.list(status=args.status, limit=args.limit):
             target = proposal.target
-            print(f"{proposal.id}  {proposal.status:<10} {target.get('kind')} {target.get('namespace')}/"
-                  f"{target.get('name')}  {proposal.action.get('type')}  {proposal.diagnosis.get('summary', '')}")
+            print(
+                f"{proposal.id}  {proposal.status:<10} {target.get('kind')} {target.get('namespace')}/"
+                f"{target.get('name')}  {proposal.action.get('type')}  "
+                f"{proposal.diagnosis.get('summary', '')}"
+            )
         return 0
     if args.verb == "show":
         _print(to_json(context.proposals.get(args.id)))
@@ -107,7 +110,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="aiops", description="Kubernetes alert responder with an approval gate.")
+    parser = argparse.ArgumentParser(
+        prog="aiops", description="Kubernetes alert responder with an approval gate."
+    )
     parser.add_argument("--config", help="settings YAML file (default: $AIOPS_CONFIG)")
     sub = parser.add_subparsers(dest="command", required=True)
 

@@ -25,8 +25,11 @@ def readyz() -> tuple[Response, int]:
     except redis.RedisError as exc:
         checks["redis"] = {"ok": False, "detail": f"unreachable: {type(exc).__name__}"}
     registry = ctx.rules
-    checks["rules"] = {"ok": registry.error is None, "loaded": len(registry.current),
-                       "generation": registry.generation}
+    checks["rules"] = {
+        "ok": registry.error is None,
+        "loaded": len(registry.current),
+        "generation": registry.generation,
+    }
     if registry.error:
         # The last good set stays active: report the error without taking the replica out of service.
         checks["rules"]["detail"] = f"last reload failed, previous rule set still active: {registry.error}"

@@ -52,7 +52,9 @@ class StoreCollector(Collector):
         try:
             totals = counters.read_all(self.context.redis)
             states = self.context.proposals.count_by_status()
-            depths = {name: self.context.redis.llen(f"rq:queue:{name}") for name in ("alerts", "actions", "reports")}
+            depths = {
+                name: self.context.redis.llen(f"rq:queue:{name}") for name in ("alerts", "actions", "reports")
+            }
         except redis.RedisError as exc:
             log.warning("metrics: redis unavailable: %s", exc)
             up = GaugeMetricFamily("aiops_store_up", "1 when Redis answered this scrape.")
@@ -67,8 +69,9 @@ class StoreCollector(Collector):
             label_names = [key for key, _ in labels]
             family = families.get(name)
             if family is None:
-                family = CounterMetricFamily(f"aiops_{name.removesuffix('_total')}", COUNTER_HELP.get(name, name),
-                                             labels=label_names)
+                family = CounterMetricFamily(
+                    f"aiops_{name.removesuffix('_total')}", COUNTER_HELP.get(name, name), labels=label_names
+                )
                 families[name] = family
             family.add_metric([v for _, v in labels], float(value))
         yield from families.values()
@@ -87,7 +90,9 @@ def install(app: Flask, context: Context) -> None:
     registry.register(StoreCollector(context))
     app.extensions["aiops.metrics"] = registry
     app.extensions["aiops.webhook_latency"] = Histogram(
-        "aiops_webhook_latency_seconds", "Time to answer a webhook request.", registry=registry,
+        "aiops_webhook_latency_seconds",
+        "Time to answer a webhook request.",
+        registry=registry,
         buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
     )
     app.register_blueprint(blueprint)

@@ -30,9 +30,9 @@ class AlertIn(BaseModel):
     status: Literal["firing", "resolved"]
     labels: dict[str, str]
     annotations: dict[str, str] = Field(default_factory=dict)
-    startsAt: str  # noqa: N815 - Alertmanager's field name
-    endsAt: str | None = None  # noqa: N815
-    generatorURL: str = ""  # noqa: N815
+    startsAt: str
+    endsAt: str | None = None
+    generatorURL: str = ""
     fingerprint: str | None = None
 
     @field_validator("labels")
@@ -62,14 +62,14 @@ class WebhookIn(BaseModel):
     version: Literal["4"]
     status: Literal["firing", "resolved"] | None = None
     receiver: str | None = None
-    groupKey: str | None = None  # noqa: N815
-    truncatedAlerts: int = Field(0, ge=0)  # noqa: N815
-    groupLabels: dict[str, str] = Field(default_factory=dict)  # noqa: N815
-    commonLabels: dict[str, str] = Field(default_factory=dict)  # noqa: N815
-    commonAnnotations: dict[str, str] = Field(default_factory=dict)  # noqa: N815
-    externalURL: str | None = None  # noqa: N815
+    groupKey: str | None = None
+    truncatedAlerts: int = Field(0, ge=0)
+    groupLabels: dict[str, str] = Field(default_factory=dict)
+    commonLabels: dict[str, str] = Field(default_factory=dict)
+    commonAnnotations: dict[str, str] = Field(default_factory=dict)
+    externalURL: str | None = None
     notification_reason: str | None = None
-    routeLabels: dict[str, str] | None = None  # noqa: N815
+    routeLabels: dict[str, str] | None = None
     alerts: list[AlertIn]
 
 
@@ -96,8 +96,9 @@ def parse_webhook(body: bytes, max_alerts: int) -> WebhookIn:
         message = first["msg"].removeprefix("Value error, ")
         raise InvalidPayload(f"{where}: {message}", field=where) from exc
     if len(payload.alerts) > max_alerts:
-        raise InvalidPayload(f"alerts: {len(payload.alerts)} alerts, more than the limit of {max_alerts}",
-                             field="alerts")
+        raise InvalidPayload(
+            f"alerts: {len(payload.alerts)} alerts, more than the limit of {max_alerts}", field="alerts"
+        )
     return payload
 
 

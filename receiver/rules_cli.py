@@ -51,13 +51,23 @@ def _test(args: argparse.Namespace, ruleset: object) -> int:
     output = []
     for index, alert_in in enumerate(payload.alerts):
         alert = normalise(alert_in, now)
-        entry: dict[str, object] = {"alert": index, "alertname": alert["labels"]["alertname"],
-                                    "status": alert["status"], "matches": []}
+        entry: dict[str, object] = {
+            "alert": index,
+            "alertname": alert["labels"]["alertname"],
+            "status": alert["status"],
+            "matches": [],
+        }
         for rule in ruleset.match(alert):  # type: ignore[attr-defined]
             try:
                 rendered = render_rule(rule, alert)
-                entry["matches"].append({"rule": rule.name, "target": rendered.target,  # type: ignore[union-attr]
-                                         "queries": rendered.queries, "checks": rendered.checks})
+                entry["matches"].append(
+                    {
+                        "rule": rule.name,
+                        "target": rendered.target,  # type: ignore[union-attr]
+                        "queries": rendered.queries,
+                        "checks": rendered.checks,
+                    }
+                )
             except RuleError as exc:
                 entry["matches"].append({"rule": rule.name, "error": str(exc)})  # type: ignore[union-attr]
         output.append(entry)

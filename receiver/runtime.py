@@ -25,7 +25,12 @@ class JsonFormatter(logging.Formatter):
         message = record.getMessage()
         if record.name == "aiops.audit" and message.startswith("{"):
             return message
-        data = {"at": self.formatTime(record), "level": record.levelname, "logger": record.name, "message": message}
+        data = {
+            "at": self.formatTime(record),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": message,
+        }
         if record.exc_info:
             data["exception"] = self.formatException(record.exc_info)
         return json.dumps(data)
@@ -78,8 +83,9 @@ def serve(settings: Settings, host: str, port: int, dev: bool) -> None:
     Gunicorn().run()
 
 
-def run_worker(settings: Settings, queue_names: Sequence[str], burst: bool = False,
-               context: Context | None = None) -> bool:
+def run_worker(
+    settings: Settings, queue_names: Sequence[str], burst: bool = False, context: Context | None = None
+) -> bool:
     """An RQ worker on ``queue_names`` with the scheduler (for validation rounds) enabled."""
     from workers.worker import build_worker
 
@@ -97,8 +103,13 @@ def run_cron(settings: Settings, context: Context | None = None) -> None:
 
     ctx = context or build_context(settings)
     scheduler = CronScheduler(connection=ctx.redis, name="aiops-cron")
-    scheduler.register(jobs.expire, queues.ALERTS, interval=settings.schedules.expire_interval_s,
-                       job_timeout=300, name="expire-proposals")
+    scheduler.register(
+        jobs.expire,
+        queues.ALERTS,
+        interval=settings.schedules.expire_interval_s,
+        job_timeout=300,
+        name="expire-proposals",
+    )
     scheduler.start()
 
 

@@ -22,7 +22,9 @@ def alertmanager() -> tuple[Response, int]:
     try:
         require("ingest")
         if request.mimetype != "application/json":
-            raise UnsupportedMediaType(f"Content-Type must be application/json, not {request.mimetype or 'none'}")
+            raise UnsupportedMediaType(
+                f"Content-Type must be application/json, not {request.mimetype or 'none'}"
+            )
         ctx = context()
         payload = parse_webhook(request.get_data(cache=False), ctx.settings.limits.max_alerts_per_payload)
         received_at = iso(ctx.clock())

@@ -62,7 +62,9 @@ class Context:
         return prometheus_client(self.settings.prometheus)
 
 
-def build_context(settings: Settings, connection: redis.Redis | None = None, poll_rules: bool = False) -> Context:
+def build_context(
+    settings: Settings, connection: redis.Redis | None = None, poll_rules: bool = False
+) -> Context:
     """The production context: connect Redis (or embedded), load rules (keeping last good on reload)."""
     registry = RuleRegistry(settings.rules.dir)
     if poll_rules and settings.rules.reload_interval_s > 0:

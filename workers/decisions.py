@@ -28,8 +28,9 @@ def approve(context: Context, proposal_id: str, who: str, comment: str | None) -
         p.decided_by, p.decided_at, p.comment = who, now, comment
 
     proposal = context.proposals.transition(proposal_id, "approved", expect=["pending"], mutate=mark)
-    context.records.append(proposal.record_id, "approval", {"decision": "approved", "by": who, "at": now,
-                                                            "comment": comment})
+    context.records.append(
+        proposal.record_id, "approval", {"decision": "approved", "by": who, "at": now, "comment": comment}
+    )
     enqueue_execute(context, proposal_id)
     return proposal
 
@@ -42,6 +43,7 @@ def reject(context: Context, proposal_id: str, who: str, reason: str | None) -> 
         p.decided_by, p.decided_at, p.comment = who, now, reason
 
     proposal = context.proposals.transition(proposal_id, "rejected", expect=["pending"], mutate=mark)
-    context.records.append(proposal.record_id, "approval", {"decision": "rejected", "by": who, "at": now,
-                                                            "reason": reason})
+    context.records.append(
+        proposal.record_id, "approval", {"decision": "rejected", "by": who, "at": now, "reason": reason}
+    )
     return proposal

@@ -28,8 +28,12 @@ def execute(context: Context, proposal_id_: str) -> str:
     if proposal.status == "executing":
         return mark_unknown(context, proposal_id_, "execution was interrupted (worker died); not retried")
     try:
-        proposal = proposals.transition(proposal_id_, "executing", expect=["approved"], mutate=lambda p: p.execution.update(
-            {"started_at": iso(context.clock())}))
+        proposal = proposals.transition(
+            proposal_id_,
+            "executing",
+            expect=["approved"],
+            mutate=lambda p: p.execution.update({"started_at": iso(context.clock())}),
+        )
     except Conflict as exc:
         records.append(proposal.record_id, "execution_skipped", {"reason": str(exc)})
         return proposal.status
@@ -37,7 +41,9 @@ def execute(context: Context, proposal_id_: str) -> str:
     records.append(rid, "execution_started", {"action": proposal.action.get("type")})
     plan_data = proposal.action.get("plan")
     if not plan_data:
-        return _finish(context, proposal, "succeeded", {"noop": True, "detail": "no cluster change was proposed"})
+        return _finish(
+            context, proposal, "succeeded", {"noop": True, "detail": "no cluster change was proposed"}
+        )
     applied = {"reached_apply": False}
 
     def step(kind: str, data: dict[str, Any]) -> None:
@@ -46,11 +52,14 @@ def execute(context: Context, proposal_id_: str) -> str:
         records.append(rid, kind, data)
 
     try:
-        outcome = execute_plan(context.kube, Plan.from_dict(plan_data), context.settings.namespaces, on_step=step)
+        outcome = execute_plan(
+            context.kube, Plan.from_dict(plan_data), context.settings.namespaces, on_step=step
+        )
     except AiopsError as exc:
         status = "unknown" if applied["reached_apply"] else "failed"
-        records.append(rid, "execution_failed", {"error": str(exc), "error_type": type(exc).__name__,
-                                                 "status": status})
+        records.append(
+            rid, "execution_failed", {"error": str(exc), "error_type": type(exc).__name__, "status": status}
+        )
         return _finish(context, proposal, status, {"error": str(exc)})
     final = _finish(context, proposal, "succeeded", outcome)
     plan = proposal.validation_plan
@@ -65,7 +74,9 @@ def _finish(context: Context, proposal: Proposal, status: str, execution: dict[s
         p.execution["finished_at"] = iso(context.clock())
 
     done = context.proposals.transition(proposal.id, status, expect=["executing"], mutate=mark)
-    counters.increment(context.redis, "action_outcomes_total", action=str(done.action.get("type")), outcome=status)
+    counters.increment(
+        context.redis, "action_outcomes_total", action=str(done.action.get("type")), outcome=status
+    )
     context.records.append(done.record_id, "execution_finished", {"status": status})
     if status != "succeeded":
         notify(context.settings.notify, done, f"action {status}")
@@ -74,21 +85,31 @@ def _finish(context: Context, proposal: Proposal, status: str, execution: dict[s
 
 def mark_unknown(context: Context, proposal_id_: str, reason: str) -> str:
     try:
-        proposal = context.proposals.transition(proposal_id_, "unknown", expect=["executing"],
-                                                mutate=lambda p: p.execution.update({"unknown_reason": reason}))
+        proposal = context.proposals.transition(
+            proposal_id_,
+            "unknown",
+            expect=["executing"],
+            mutate=lambda p: p.execution.update({"unknown_reason": reason}),
+        )
     except (Conflict, NotFound):
         return context.proposals.get(proposal_id_).status
     context.records.append(proposal.record_id, "execution_unknown", {"reason": reason})
-    counters.increment(context.redis, "action_outcomes_total", action=str(proposal.action.get("type")),
-                       outcome="unknown")
+    counters.increment(
+        context.redis, "action_outcomes_total", action=str(proposal.action.get("type")), outcome="unknown"
+    )
     notify(context.settings.notify, proposal, "action outcome unknown: check the cluster")
     return "unknown"
 
 
 def schedule_validation(context: Context, proposal_id_: str, round_: int, delay_s: int) -> None:
     Queue(queues.ACTIONS, connection=context.redis).enqueue_in(
-        timedelta(seconds=delay_s), "workers.jobs.validate", proposal_id_, round_,
-        job_id=f"validate-{proposal_id_}-{round_}", **queues.VALIDATE_OPTIONS)
+        timedelta(seconds=delay_s),
+        "workers.jobs.validate",
+        proposal_id_,
+        round_,
+        job_id=f"validate-{proposal_id_}-{round_}",
+        **queues.VALIDATE_OPTIONS,
+    )
 
 
 def validate(context: Context, proposal_id_: str, round_: int) -> str:
@@ -100,15 +121,17 @@ def validate(context: Context, proposal_id_: str, round_: int) -> str:
     state = dict(proposal.validation.get("state") or {})
     results = run_checks(context.kube, context.prometheus, plan, state)
     outcome = verdict(results)
-    context.records.append(proposal.record_id, "validation_check", {"round": round_, "results": results,
-                                                                    "verdict": outcome})
+    context.records.append(
+        proposal.record_id, "validation_check", {"round": round_, "results": results, "verdict": outcome}
+    )
     finished_at = parse_iso(proposal.execution.get("finished_at") or proposal.created_at)
     window_over = context.clock() >= finished_at + timedelta(seconds=int(plan.get("for_s") or 0))
 
     def keep(p: Proposal) -> None:
         p.validation["state"] = state
-        p.validation.setdefault("rounds", []).append({"round": round_, "at": iso(context.clock()),
-                                                      "results": results, "verdict": outcome})
+        p.validation.setdefault("rounds", []).append(
+            {"round": round_, "at": iso(context.clock()), "results": results, "verdict": outcome}
+        )
 
     if outcome is False:
         regressed = context.proposals.transition(proposal_id_, "regressed", expect=["succeeded"], mutate=keep)
@@ -130,23 +153,47 @@ def park_revert(context: Context, proposal: Proposal) -> Proposal | None:
     """After a regression, park the revert of the change for approval (never automatic)."""
     revert = (proposal.execution or {}).get("revert_plan")
     if not revert:
-        context.records.append(proposal.record_id, "revert_not_possible", {"reason": "the action cannot be undone"})
+        context.records.append(
+            proposal.record_id, "revert_not_possible", {"reason": "the action cannot be undone"}
+        )
         return None
     now = context.clock()
     parked = Proposal(
-        id=f"{proposal.id}-revert", rule=proposal.rule, playbook=proposal.playbook, alert=proposal.alert,
-        target=proposal.target, diagnosis={"summary": f"validation of {proposal.id} failed; revert proposed",
-                                           "category": "regression", "regressed": proposal.id},
-        action={"type": "revert", "params": {"of": proposal.id}, "plan": revert, "reasoning": "undo the change"},
-        risk="medium", approval="required", expected_outcome="the workload returns to its state before the change",
-        validation_plan={"after_s": proposal.validation_plan.get("after_s", 60), "for_s": 0, "checks": [],
-                         "workload": proposal.validation_plan.get("workload")},
-        created_at=iso(now), expires_at=expiry_after(now, context.settings.proposals.default_expires_after_s),
-        record_id=proposal.record_id, revert_of=proposal.id,
+        id=f"{proposal.id}-revert",
+        rule=proposal.rule,
+        playbook=proposal.playbook,
+        alert=proposal.alert,
+        target=proposal.target,
+        diagnosis={
+            "summary": f"validation of {proposal.id} failed; revert proposed",
+            "category": "regression",
+            "regressed": proposal.id,
+        },
+        action={
+            "type": "revert",
+            "params": {"of": proposal.id},
+            "plan": revert,
+            "reasoning": "undo the change",
+        },
+        risk="medium",
+        approval="required",
+        expected_outcome="the workload returns to its state before the change",
+        validation_plan={
+            "after_s": proposal.validation_plan.get("after_s", 60),
+            "for_s": 0,
+            "checks": [],
+            "workload": proposal.validation_plan.get("workload"),
+        },
+        created_at=iso(now),
+        expires_at=expiry_after(now, context.settings.proposals.default_expires_after_s),
+        record_id=proposal.record_id,
+        revert_of=proposal.id,
     )
     parked, created = context.proposals.create(parked)
     if created:
-        context.records.append(proposal.record_id, "revert_proposed", {"proposal_id": parked.id, "plan": revert})
+        context.records.append(
+            proposal.record_id, "revert_proposed", {"proposal_id": parked.id, "plan": revert}
+        )
         notify(context.settings.notify, parked, "regression: revert pending")
     return parked
 
@@ -169,11 +216,15 @@ def supersede_for_alert(context: Context, alert: dict[str, Any]) -> list[str]:
     for pid in context.proposals.ids_for_alert(alert["fingerprint"]):
         try:
             proposal = context.proposals.transition(
-                pid, "superseded", expect=["pending"],
-                mutate=lambda p: setattr(p, "comment", "alert resolved before a decision"))
+                pid,
+                "superseded",
+                expect=["pending"],
+                mutate=lambda p: setattr(p, "comment", "alert resolved before a decision"),
+            )
         except (Conflict, NotFound):
             continue
-        context.records.append(proposal.record_id, "superseded", {"reason": "alert resolved",
-                                                                  "endsAt": alert.get("endsAt")})
+        context.records.append(
+            proposal.record_id, "superseded", {"reason": "alert resolved", "endsAt": alert.get("endsAt")}
+        )
         superseded.append(pid)
     return superseded

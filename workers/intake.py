@@ -57,12 +57,24 @@ def _planned_jobs(context: Context, alert: dict[str, Any]) -> list[dict[str, Any
         and context.proposals.ids_for_alert(alert["fingerprint"])
     ):
         marker = dedup_key(alert).removeprefix(DEDUP_PREFIX)
-        planned.append({"func": "workers.jobs.alert_resolved", "args": (alert,), "job_id": f"resolved-{marker}",
-                        "options": queues.INVESTIGATE_OPTIONS})
+        planned.append(
+            {
+                "func": "workers.jobs.alert_resolved",
+                "args": (alert,),
+                "job_id": f"resolved-{marker}",
+                "options": queues.INVESTIGATE_OPTIONS,
+            }
+        )
     for rule in context.rules.current.match(alert):
         inv = investigation_id(rule.name, alert)
-        planned.append({"func": "workers.jobs.investigate", "args": (alert, rule.name),
-                        "job_id": f"investigate-{inv}", "options": queues.INVESTIGATE_OPTIONS})
+        planned.append(
+            {
+                "func": "workers.jobs.investigate",
+                "args": (alert, rule.name),
+                "job_id": f"investigate-{inv}",
+                "options": queues.INVESTIGATE_OPTIONS,
+            }
+        )
     return planned
 
 
@@ -114,8 +126,13 @@ def _commit(
                         continue
                     pipe.set(key, ",".join(job["job_id"] for job in jobs), ex=window)
                     for job in jobs:
-                        queue.enqueue_call(job["func"], args=job["args"], job_id=job["job_id"], pipeline=pipe,
-                                           **queues.rq_options(job["options"]))
+                        queue.enqueue_call(
+                            job["func"],
+                            args=job["args"],
+                            job_id=job["job_id"],
+                            pipeline=pipe,
+                            **queues.rq_options(job["options"]),
+                        )
                         job_ids.append(job["job_id"])
                         enqueued += 1
                 counters.increment(pipe, "alerts_received_total", len(plans) + base_duplicates)

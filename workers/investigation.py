@@ -28,7 +28,10 @@ COOLDOWN_PREFIX = "aiops:cooldown:"
 
 
 def _alert_brief(alert: dict[str, Any]) -> dict[str, Any]:
-    return {key: alert.get(key) for key in ("fingerprint", "status", "startsAt", "labels", "annotations", "source")}
+    return {
+        key: alert.get(key)
+        for key in ("fingerprint", "status", "startsAt", "labels", "annotations", "source")
+    }
 
 
 def _claim_cooldown(context: Context, rule: Any, target: dict[str, str], investigation: str) -> str | None:
@@ -44,7 +47,9 @@ def _claim_cooldown(context: Context, rule: Any, target: dict[str, str], investi
     return None if holder_id == investigation else holder_id
 
 
-def _workload(target: dict[str, str], evidence: dict[str, Any], plan: dict[str, Any] | None) -> dict[str, str] | None:
+def _workload(
+    target: dict[str, str], evidence: dict[str, Any], plan: dict[str, Any] | None
+) -> dict[str, str] | None:
     deployment = None
     if plan and plan.get("kind") == "Deployment":
         deployment = plan["name"]
@@ -61,15 +66,29 @@ def investigate(context: Context, alert: dict[str, Any], rule_name: str) -> str 
     pid, rid = f"p-{inv}", f"r-{inv}"
     records = context.records
     rule = context.rules.current.get(rule_name)
-    records.open(rid, {"rule": rule_name, "alertname": alert["labels"].get("alertname"),
-                       "fingerprint": alert["fingerprint"], "created_at": iso(context.clock())})
+    records.open(
+        rid,
+        {
+            "rule": rule_name,
+            "alertname": alert["labels"].get("alertname"),
+            "fingerprint": alert["fingerprint"],
+            "created_at": iso(context.clock()),
+        },
+    )
     try:
         existing = context.proposals.get(pid)
     except NotFound:
         existing = None
     if existing is not None:
-        records.append(rid, "replayed", {"detail": "investigation ran again; its proposal already exists",
-                                         "proposal_id": pid, "status": existing.status})
+        records.append(
+            rid,
+            "replayed",
+            {
+                "detail": "investigation ran again; its proposal already exists",
+                "proposal_id": pid,
+                "status": existing.status,
+            },
+        )
         return pid
     records.append(rid, "alert_received", {"alert": _alert_brief(alert)})
     if rule is None:
@@ -78,57 +97,99 @@ def investigate(context: Context, alert: dict[str, Any], rule_name: str) -> str 
     rendered = render_rule(rule, alert)
     target = dict(rendered.target)
     records.set_meta(rid, target=target)
-    records.append(rid, "rule_matched", {"rule": rule.name, "playbook": rule.playbook, "target": target,
-                                         "rules_version": context.rules.current.version})
+    records.append(
+        rid,
+        "rule_matched",
+        {
+            "rule": rule.name,
+            "playbook": rule.playbook,
+            "target": target,
+            "rules_version": context.rules.current.version,
+        },
+    )
     if not context.settings.namespaces.permits(target["namespace"]):
         records.append(rid, "skipped", {"reason": f"namespace {target['namespace']} is denied by settings"})
         return None
     holder = _claim_cooldown(context, rule, target, inv)
     if holder is not None:
-        records.append(rid, "skipped", {"reason": f"rule {rule.name} is cooling down for this target",
-                                        "holder": f"p-{holder}"})
+        records.append(
+            rid,
+            "skipped",
+            {"reason": f"rule {rule.name} is cooling down for this target", "holder": f"p-{holder}"},
+        )
         counters.increment(context.redis, "investigations_skipped_total", reason="cooldown")
         return None
-    evidence = gather(context.kube, context.prometheus, target, list(rule.evidence.kubernetes),
-                      dict(rendered.queries), context.settings.limits)
+    evidence = gather(
+        context.kube,
+        context.prometheus,
+        target,
+        list(rule.evidence.kubernetes),
+        dict(rendered.queries),
+        context.settings.limits,
+    )
     for name, query in evidence["queries"].items():
-        records.append(rid, "evidence_query", {"name": name, "query": query, "value": evidence["metrics"].get(name)})
+        records.append(
+            rid, "evidence_query", {"name": name, "query": query, "value": evidence["metrics"].get(name)}
+        )
     records.append(rid, "evidence", summary(evidence))
     if target["kind"] == "Pod" and evidence.get("pod") is None and "pod" in rule.evidence.kubernetes:
-        records.append(rid, "target_gone", {"detail": f"pod {target['namespace']}/{target['name']} not found"})
+        records.append(
+            rid, "target_gone", {"detail": f"pod {target['namespace']}/{target['name']} not found"}
+        )
         return None
     playbook = get_playbook(rule.playbook)
     diagnosis = playbook.diagnose(evidence)
     records.append(rid, "diagnosis", diagnosis.to_dict())
     proposed = playbook.propose(diagnosis, evidence, list(rule.remediation.actions))
     action = _plan_action(context, target, proposed, evidence, rid)
-    proposal = _build_proposal(context, rule, rendered, alert, pid, rid, target, evidence, diagnosis, action,
-                               proposed)
+    proposal = _build_proposal(
+        context, rule, rendered, alert, pid, rid, target, evidence, diagnosis, action, proposed
+    )
     proposal, created = context.proposals.create(proposal)
     if not created:
         return pid
     counters.increment(context.redis, "proposals_created_total", action=action["type"])
     records.set_meta(rid, proposal_id=pid)
-    records.append(rid, "proposal", {"proposal_id": pid, "action": action, "risk": proposal.risk,
-                                     "approval": proposal.approval, "expires_at": proposal.expires_at,
-                                     "expected_outcome": proposal.expected_outcome})
+    records.append(
+        rid,
+        "proposal",
+        {
+            "proposal_id": pid,
+            "action": action,
+            "risk": proposal.risk,
+            "approval": proposal.approval,
+            "expires_at": proposal.expires_at,
+            "expected_outcome": proposal.expected_outcome,
+        },
+    )
     _supersede_older(context, proposal)
-    records.append(rid, "notification", {"event": "proposal_pending",
-                                         "sinks": notify(context.settings.notify, proposal, "proposal pending")})
+    records.append(
+        rid,
+        "notification",
+        {"event": "proposal_pending", "sinks": notify(context.settings.notify, proposal, "proposal pending")},
+    )
     if proposal.approval == "auto":
         approve_automatically(context, proposal)
     if list(rule.evidence.ai):
         Queue(queues.ALERTS, connection=context.redis).enqueue_call(
-            "workers.jobs.consult_advisers", args=(pid, list(rule.evidence.ai)), job_id=f"advise-{inv}",
-            **queues.rq_options(queues.ADVISE_OPTIONS))
+            "workers.jobs.consult_advisers",
+            args=(pid, list(rule.evidence.ai)),
+            job_id=f"advise-{inv}",
+            **queues.rq_options(queues.ADVISE_OPTIONS),
+        )
     return pid
 
 
-def _plan_action(context: Context, target: dict[str, str], proposed: Any, evidence: dict[str, Any],
-                 rid: str) -> dict[str, Any]:
-    action: dict[str, Any] = {"type": proposed.type, "params": dict(proposed.params or {}), "plan": None,
-                              "runbook": getattr(proposed, "runbook", None),
-                              "reasoning": getattr(proposed, "reasoning", "")}
+def _plan_action(
+    context: Context, target: dict[str, str], proposed: Any, evidence: dict[str, Any], rid: str
+) -> dict[str, Any]:
+    action: dict[str, Any] = {
+        "type": proposed.type,
+        "params": dict(proposed.params or {}),
+        "plan": None,
+        "runbook": getattr(proposed, "runbook", None),
+        "reasoning": getattr(proposed, "reasoning", ""),
+    }
     if proposed.type == NO_ACTION:
         return action
     try:
@@ -141,29 +202,58 @@ def _plan_action(context: Context, target: dict[str, str], proposed: Any, eviden
     return action
 
 
-def _build_proposal(context: Context, rule: Any, rendered: Any, alert: dict[str, Any], pid: str, rid: str,
-                    target: dict[str, str], evidence: dict[str, Any], diagnosis: Any, action: dict[str, Any],
-                    proposed: Any) -> Proposal:
+def _build_proposal(
+    context: Context,
+    rule: Any,
+    rendered: Any,
+    alert: dict[str, Any],
+    pid: str,
+    rid: str,
+    target: dict[str, str],
+    evidence: dict[str, Any],
+    diagnosis: Any,
+    action: dict[str, Any],
+    proposed: Any,
+) -> Proposal:
     risk = effective_risk(rule)
     inherent = ACTION_RISKS.get(action["type"], Risk.low)
     if inherent.rank > risk.rank:
         risk = inherent
-    approval = "auto" if (rule.remediation.approval == "auto" and risk == Risk.low
-                          and action["type"] != NO_ACTION) else "required"
+    approval = (
+        "auto"
+        if (rule.remediation.approval == "auto" and risk == Risk.low and action["type"] != NO_ACTION)
+        else "required"
+    )
     now = context.clock()
-    expires_s = int(getattr(rule.remediation, "expires_after_s", 0) or context.settings.proposals.default_expires_after_s)
-    checks = [dict(check) for check in rendered.checks] or [{"kubernetes": "target_ready"},
-                                                            {"kubernetes": "restarts_stable"}]
+    expires_s = int(
+        getattr(rule.remediation, "expires_after_s", 0) or context.settings.proposals.default_expires_after_s
+    )
+    checks = [dict(check) for check in rendered.checks] or [
+        {"kubernetes": "target_ready"},
+        {"kubernetes": "restarts_stable"},
+    ]
     validation_plan = {
-        "after_s": int(rule.validate_.after_s), "for_s": int(rule.validate_.for_s), "checks": checks,
+        "after_s": int(rule.validate_.after_s),
+        "for_s": int(rule.validate_.for_s),
+        "checks": checks,
         "workload": _workload(target, evidence, action.get("plan")),
         "described": getattr(proposed, "validation_plan", ""),
     }
     return Proposal(
-        id=pid, rule=rule.name, playbook=rule.playbook, alert=_alert_brief(alert), target=target,
-        diagnosis=diagnosis.to_dict(), action=action, risk=risk.value, approval=approval,
-        expected_outcome=getattr(proposed, "expected_outcome", ""), validation_plan=validation_plan,
-        created_at=iso(now), expires_at=expiry_after(now, expires_s), record_id=rid,
+        id=pid,
+        rule=rule.name,
+        playbook=rule.playbook,
+        alert=_alert_brief(alert),
+        target=target,
+        diagnosis=diagnosis.to_dict(),
+        action=action,
+        risk=risk.value,
+        approval=approval,
+        expected_outcome=getattr(proposed, "expected_outcome", ""),
+        validation_plan=validation_plan,
+        created_at=iso(now),
+        expires_at=expiry_after(now, expires_s),
+        record_id=rid,
     )
 
 
@@ -172,8 +262,12 @@ def _supersede_older(context: Context, proposal: Proposal) -> None:
         if other == proposal.id:
             continue
         try:
-            old = context.proposals.transition(other, "superseded", expect=["pending"], mutate=lambda p: setattr(
-                p, "comment", f"superseded by newer proposal {proposal.id}"))
+            old = context.proposals.transition(
+                other,
+                "superseded",
+                expect=["pending"],
+                mutate=lambda p: setattr(p, "comment", f"superseded by newer proposal {proposal.id}"),
+            )
         except (Conflict, NotFound):
             continue  # only pending ones are superseded; the rest stay as they are
         context.records.append(old.record_id, "superseded", {"by": proposal.id})
@@ -184,16 +278,32 @@ def approve_automatically(context: Context, proposal: Proposal) -> None:
     now = iso(context.clock())
 
     def mark(p: Proposal) -> None:
-        p.decided_by, p.decided_at, p.comment = f"auto:{proposal.rule}", now, "auto-approved: rule allows low risk"
+        p.decided_by, p.decided_at, p.comment = (
+            f"auto:{proposal.rule}",
+            now,
+            "auto-approved: rule allows low risk",
+        )
 
     approved = context.proposals.transition(proposal.id, "approved", expect=["pending"], mutate=mark)
-    context.records.append(approved.record_id, "approval", {"decision": "approved", "by": approved.decided_by,
-                                                            "at": now, "comment": approved.comment, "auto": True})
+    context.records.append(
+        approved.record_id,
+        "approval",
+        {
+            "decision": "approved",
+            "by": approved.decided_by,
+            "at": now,
+            "comment": approved.comment,
+            "auto": True,
+        },
+    )
     enqueue_execute(context, approved.id)
 
 
 def enqueue_execute(context: Context, proposal_id_: str) -> None:
     Queue(queues.ACTIONS, connection=context.redis).enqueue_call(
-        "workers.jobs.execute", args=(proposal_id_,), job_id=f"execute-{proposal_id_}",
-        on_failure=queues.execute_failure_callback(), **queues.rq_options(queues.EXECUTE_OPTIONS))
-
+        "workers.jobs.execute",
+        args=(proposal_id_,),
+        job_id=f"execute-{proposal_id_}",
+        on_failure=queues.execute_failure_callback(),
+        **queues.rq_options(queues.EXECUTE_OPTIONS),
+    )

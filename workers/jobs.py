@@ -39,8 +39,11 @@ def execute_failed(job: Any, connection: Any, exc_type: Any, exc_value: Any, tra
     """RQ failure callback (also for abandoned jobs): an execution that died is `unknown`, never retried."""
     proposal_id = job.args[0] if job.args else None
     if proposal_id:
-        execution.mark_unknown(current(), proposal_id, f"execute job failed: {exc_type.__name__ if exc_type else ''} "
-                                                      f"{exc_value or ''}".strip())
+        execution.mark_unknown(
+            current(),
+            proposal_id,
+            f"execute job failed: {exc_type.__name__ if exc_type else ''} {exc_value or ''}".strip(),
+        )
 
 
 def validate(proposal_id: str, round_: int = 0) -> str:

@@ -28,7 +28,9 @@ PATCH_TYPES = {
 def api_client_from_settings(settings: KubernetesSettings) -> k8s.ApiClient:
     """An ApiClient from the kubeconfig, or the in-cluster service account when none is set."""
     if settings.kubeconfig is not None:
-        return k8s_config.new_client_from_config(config_file=str(settings.kubeconfig), context=settings.context)
+        return k8s_config.new_client_from_config(
+            config_file=str(settings.kubeconfig), context=settings.context
+        )
     configuration = k8s.Configuration()
     try:
         k8s_config.load_incluster_config(client_configuration=configuration)
@@ -51,7 +53,7 @@ def _translate(exc: ApiException, what: str) -> Exception:
         return Conflict(f"{what}: {detail}")
     if status in (401, 403):
         return ActionRefused(f"{what}: forbidden by the API server: {detail}")
-    if status >= 500 or status == 429 or status == 0:
+    if status >= 500 or status in {429, 0}:
         return TemporaryError(f"{what}: API server answered {status}: {detail}")
     return PermanentError(f"{what}: API server answered {status}: {detail}")
 
@@ -115,7 +117,9 @@ class Kube:
         return self._call(f"get node {name}", self.core.read_node, name)
 
     def get_replicaset(self, namespace: str, name: str) -> dict[str, Any]:
-        return self._call(f"get replicaset {namespace}/{name}", self.apps.read_namespaced_replica_set, name, namespace)
+        return self._call(
+            f"get replicaset {namespace}/{name}", self.apps.read_namespaced_replica_set, name, namespace
+        )
 
     def list_replicasets(self, namespace: str, label_selector: str | None = None) -> list[dict[str, Any]]:
         kwargs = {"label_selector": label_selector} if label_selector else {}
@@ -124,7 +128,9 @@ class Kube:
         )["items"]
 
     def get_deployment(self, namespace: str, name: str) -> dict[str, Any]:
-        return self._call(f"get deployment {namespace}/{name}", self.apps.read_namespaced_deployment, name, namespace)
+        return self._call(
+            f"get deployment {namespace}/{name}", self.apps.read_namespaced_deployment, name, namespace
+        )
 
     # writes
     def patch_deployment(
@@ -142,7 +148,9 @@ class Kube:
 
     def delete_pod(self, namespace: str, name: str, dry_run: bool) -> dict[str, Any]:
         kwargs = {"dry_run": "All"} if dry_run else {}
-        return self._call(f"delete pod {namespace}/{name}", self.core.delete_namespaced_pod, name, namespace, **kwargs)
+        return self._call(
+            f"delete pod {namespace}/{name}", self.core.delete_namespaced_pod, name, namespace, **kwargs
+        )
 
     def _patch(
         self, what: str, func: Any, name: str, namespace: str, patch: Any, patch_type: str, dry_run: bool

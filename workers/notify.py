@@ -23,10 +23,21 @@ def message(proposal: Proposal, event: str, public_url: str) -> dict[str, Any]:
     target = proposal.target
     summary = (proposal.diagnosis or {}).get("summary") or ""
     action = (proposal.action or {}).get("type", "none")
-    text = (f"[aiops] {event}: {target.get('kind')} {target.get('namespace')}/{target.get('name')} — {summary} "
-            f"Proposed: {action} (risk {proposal.risk}). {link}")
-    return {"event": event, "text": text, "proposal_id": proposal.id, "status": proposal.status, "link": link,
-            "target": target, "action": action, "risk": proposal.risk, "record_id": proposal.record_id}
+    text = (
+        f"[aiops] {event}: {target.get('kind')} {target.get('namespace')}/{target.get('name')} — {summary} "
+        f"Proposed: {action} (risk {proposal.risk}). {link}"
+    )
+    return {
+        "event": event,
+        "text": text,
+        "proposal_id": proposal.id,
+        "status": proposal.status,
+        "link": link,
+        "target": target,
+        "action": action,
+        "risk": proposal.risk,
+        "record_id": proposal.record_id,
+    }
 
 
 def notify(settings: NotifySettings, proposal: Proposal, event: str) -> list[dict[str, Any]]:
@@ -40,8 +51,14 @@ def notify(settings: NotifySettings, proposal: Proposal, event: str) -> list[dic
             continue
         try:
             response = httpx.post(str(sink.url), json=body, timeout=sink.timeout_s)
-            outcomes.append({"sink": "webhook", "url": sink.url, "ok": response.is_success,
-                             "status": response.status_code})
+            outcomes.append(
+                {
+                    "sink": "webhook",
+                    "url": sink.url,
+                    "ok": response.is_success,
+                    "status": response.status_code,
+                }
+            )
         except httpx.HTTPError as exc:
             outcomes.append({"sink": "webhook", "url": sink.url, "ok": False, "error": str(exc)})
     return outcomes

@@ -26,8 +26,17 @@ BY_ALERT = "aiops:proposals:by-alert:"
 BY_TARGET = "aiops:proposals:by-target:"
 
 STATES = (
-    "pending", "approved", "rejected", "expired", "superseded",
-    "executing", "succeeded", "failed", "unknown", "validated", "regressed",
+    "pending",
+    "approved",
+    "rejected",
+    "expired",
+    "superseded",
+    "executing",
+    "succeeded",
+    "failed",
+    "unknown",
+    "validated",
+    "regressed",
 )
 TRANSITIONS: dict[str, frozenset[str]] = {
     "pending": frozenset({"approved", "rejected", "expired", "superseded"}),
@@ -92,7 +101,9 @@ redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
 redis.call('SADD', KEYS[3], ARGV[4])
 redis.call('SADD', KEYS[4], ARGV[4])
 if tonumber(ARGV[5]) > 0 then
-  redis.call('EXPIRE', KEYS[1], ARGV[5]); redis.call('EXPIRE', KEYS[3], ARGV[5]); redis.call('EXPIRE', KEYS[4], ARGV[5])
+  redis.call('EXPIRE', KEYS[1], ARGV[5])
+  redis.call('EXPIRE', KEYS[3], ARGV[5])
+  redis.call('EXPIRE', KEYS[4], ARGV[5])
 end
 return 1
 """
@@ -132,7 +143,13 @@ class ProposalStore:
                 BY_ALERT + proposal.alert.get("fingerprint", ""),
                 BY_TARGET + target_key(proposal.target),
             ],
-            args=[proposal.model_dump_json(), proposal.status, self.clock().timestamp(), proposal.id, self.retention_s],
+            args=[
+                proposal.model_dump_json(),
+                proposal.status,
+                self.clock().timestamp(),
+                proposal.id,
+                self.retention_s,
+            ],
         )
         if created:
             return proposal, True
@@ -190,17 +207,29 @@ class ProposalStore:
         for _ in range(50):
             current, version = self._get_versioned(proposal_id_)
             if allowed is not None and current.status not in allowed:
-                raise Conflict(f"proposal {proposal_id_} is {current.status}, not {'/'.join(sorted(allowed))}")
+                raise Conflict(
+                    f"proposal {proposal_id_} is {current.status}, not {'/'.join(sorted(allowed))}"
+                )
             changed = current.model_copy(deep=True)
             mutate(changed)
             if changed.status != current.status:
                 if changed.status not in TRANSITIONS.get(current.status, frozenset()):
-                    raise Conflict(f"proposal {proposal_id_} cannot go from {current.status} to {changed.status}")
-                changed.history.append({"at": iso(self.clock()), "from": current.status, "to": changed.status})
+                    raise Conflict(
+                        f"proposal {proposal_id_} cannot go from {current.status} to {changed.status}"
+                    )
+                changed.history.append(
+                    {"at": iso(self.clock()), "from": current.status, "to": changed.status}
+                )
             ok, _ = self._swap(
                 keys=[PREFIX + proposal_id_],
-                args=[version, changed.status, changed.model_dump_json(), STATUS_INDEX, proposal_id_,
-                      self.clock().timestamp()],
+                args=[
+                    version,
+                    changed.status,
+                    changed.model_dump_json(),
+                    STATUS_INDEX,
+                    proposal_id_,
+                    self.clock().timestamp(),
+                ],
             )
             if ok == 1:
                 return changed
@@ -209,7 +238,11 @@ class ProposalStore:
         raise Conflict(f"proposal {proposal_id_} is being changed too often; try again")
 
     def transition(
-        self, proposal_id_: str, to: str, expect: Iterable[str], mutate: Callable[[Proposal], None] | None = None
+        self,
+        proposal_id_: str,
+        to: str,
+        expect: Iterable[str],
+        mutate: Callable[[Proposal], None] | None = None,
     ) -> Proposal:
         """Move to ``to`` only from one of ``expect``; exactly one racing caller wins."""
 

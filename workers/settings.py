@@ -188,7 +188,8 @@ class ServerSettings(Section):
 
 class WorkerSettings(Section):
     job_monitoring_interval_s: int = Field(30, gt=0)
-    """How often a busy worker renews its heartbeat; a dead worker's job is recovered one interval + 60 s later."""
+    """How often a busy worker renews its heartbeat; a dead worker's job is recovered an interval plus the
+    heartbeat grace later."""
     maintenance_interval_s: int = Field(60, gt=0)
     """How often a worker sweeps abandoned jobs (RQ's default is 10 minutes)."""
     heartbeat_grace_s: int = Field(60, gt=0)

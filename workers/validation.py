@@ -15,7 +15,7 @@ from workers.evidence.prometheus import run_query, sample_values
 
 def next_delay(after_s: int, round_: int) -> int:
     """Seconds until check ``round_ + 1``: after, then doubling."""
-    return max(1, after_s * (2 ** round_))
+    return max(1, after_s * (2**round_))
 
 
 def workload_pods(kube: Any, plan_target: dict[str, str]) -> list[dict[str, Any]]:
@@ -27,8 +27,11 @@ def workload_pods(kube: Any, plan_target: dict[str, str]) -> list[dict[str, Any]
 
 
 def restart_total(pods: list[dict[str, Any]]) -> int:
-    return sum(int(status.get("restartCount") or 0)
-               for pod in pods for status in (pod.get("status") or {}).get("containerStatuses") or [])
+    return sum(
+        int(status.get("restartCount") or 0)
+        for pod in pods
+        for status in (pod.get("status") or {}).get("containerStatuses") or []
+    )
 
 
 def check_target_ready(kube: Any, workload: dict[str, str]) -> dict[str, Any]:
@@ -40,16 +43,30 @@ def check_target_ready(kube: Any, workload: dict[str, str]) -> dict[str, Any]:
     updated = int(status.get("updatedReplicas") or 0)
     observed = status.get("observedGeneration")
     ok = ready >= spec_replicas and updated >= spec_replicas and (observed is None or observed == generation)
-    return {"name": "target_ready", "ok": ok,
-            "detail": f"ready {ready}/{spec_replicas}, updated {updated}, observedGeneration {observed}/{generation}"}
+    return {
+        "name": "target_ready",
+        "ok": ok,
+        "detail": f"ready {ready}/{spec_replicas}, updated {updated}, "
+        f"observedGeneration {observed}/{generation}",
+    }
 
 
 def check_restarts_stable(kube: Any, workload: dict[str, str], baseline: int | None) -> dict[str, Any]:
     total = restart_total(workload_pods(kube, workload))
     if baseline is None:
-        return {"name": "restarts_stable", "ok": True, "detail": f"baseline {total} restarts", "restarts": total}
+        return {
+            "name": "restarts_stable",
+            "ok": True,
+            "detail": f"baseline {total} restarts",
+            "restarts": total,
+        }
     ok = total <= baseline
-    return {"name": "restarts_stable", "ok": ok, "detail": f"restarts {baseline} -> {total}", "restarts": total}
+    return {
+        "name": "restarts_stable",
+        "ok": ok,
+        "detail": f"restarts {baseline} -> {total}",
+        "restarts": total,
+    }
 
 
 def check_promql(prometheus: Any, name: str, query: str) -> dict[str, Any]:
@@ -60,7 +77,9 @@ def check_promql(prometheus: Any, name: str, query: str) -> dict[str, Any]:
     return {"name": name, "ok": bool(values), "detail": f"{len(values)} sample(s)", "query": query}
 
 
-def run_checks(kube: Any, prometheus: Any, plan: dict[str, Any], state: dict[str, Any]) -> list[dict[str, Any]]:
+def run_checks(
+    kube: Any, prometheus: Any, plan: dict[str, Any], state: dict[str, Any]
+) -> list[dict[str, Any]]:
     """Run every check of ``plan``; ``state`` carries the restart baseline between rounds."""
     workload = plan.get("workload")
     results = []
@@ -75,7 +94,9 @@ def run_checks(kube: Any, prometheus: Any, plan: dict[str, Any], state: dict[str
             elif check.get("promql"):
                 results.append(check_promql(prometheus, check.get("name") or "promql", check["promql"]))
         except NotFound as exc:
-            results.append({"name": check.get("name") or check.get("kubernetes"), "ok": False, "detail": str(exc)})
+            results.append(
+                {"name": check.get("name") or check.get("kubernetes"), "ok": False, "detail": str(exc)}
+            )
     return results
 
 

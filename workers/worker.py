@@ -30,7 +30,9 @@ class ResponderWorker(Worker):
 def build_worker(context: Context, queue_names: Sequence[str]) -> ResponderWorker:
     unknown = [name for name in queue_names if name not in queues.ALL]
     if unknown:
-        raise SettingsError(f"--queues: unknown queue(s) {', '.join(unknown)}; known: {', '.join(queues.ALL)}")
+        raise SettingsError(
+            f"--queues: unknown queue(s) {', '.join(unknown)}; known: {', '.join(queues.ALL)}"
+        )
     settings = context.settings.worker
     worker = ResponderWorker(
         [queues.queue(name, context.redis) for name in queue_names],

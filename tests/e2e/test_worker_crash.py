@@ -6,6 +6,7 @@ accepts, nothing answers), so the kill lands inside the job every time.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -45,10 +46,8 @@ def kill_tree(pid: int) -> None:
         found.append(current)
         todo.extend(children.get(current, []))
     for target in found:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(target, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
 
 def wait_until(predicate, timeout: float, what: str):
@@ -66,9 +65,23 @@ def world(tmp_path, redis_conn, redis_server):
     # The sandbox runs as its own process (`aiops sandbox serve`) so that a test can freeze it.
     kubeconfig = tmp_path / "kubeconfig"
     port = free_port()
-    sandbox = subprocess.Popen([sys.executable, "-m", "receiver.cli", "sandbox", "serve", str(SCENARIO), "--port",
-                                str(port), "--kubeconfig-out", str(kubeconfig)], cwd=ROOT,
-                               stdout=subprocess.DEVNULL, stderr=open(tmp_path / "sandbox.log", "wb"))  # noqa: SIM115
+    sandbox = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "receiver.cli",
+            "sandbox",
+            "serve",
+            str(SCENARIO),
+            "--port",
+            str(port),
+            "--kubeconfig-out",
+            str(kubeconfig),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=open(tmp_path / "sandbox.log", "wb"),
+    )
     wait_for_port(port, proc=sandbox)
     wait_until(kubeconfig.exists, 10, "the sandbox kubeconfig")
     from kubernetes import config as k8s_config
@@ -89,20 +102,38 @@ def world(tmp_path, redis_conn, redis_server):
         "AIOPS_WORKER_HEARTBEAT_GRACE_S": "2",
         "AIOPS_LOGGING_LEVEL": "WARNING",
     }
-    settings = Settings.model_validate({"redis": {"url": redis_server.url}, "rules": {"dir": str(rules)},
-                                        "prometheus": {"url": prometheus.url}})
-    context = Context(settings=settings, redis=redis_conn, rules=RuleRegistry(rules), kube_factory=lambda: kube)
+    settings = Settings.model_validate(
+        {
+            "redis": {"url": redis_server.url},
+            "rules": {"dir": str(rules)},
+            "prometheus": {"url": prometheus.url},
+        }
+    )
+    context = Context(
+        settings=settings, redis=redis_conn, rules=RuleRegistry(rules), kube_factory=lambda: kube
+    )
     workers: list[subprocess.Popen] = []
 
     def start_worker(queues: str = "alerts,actions") -> subprocess.Popen:
-        proc = subprocess.Popen([sys.executable, "-m", "receiver.cli", "worker", "--queues", queues], env=env,
-                                cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL,
-                                stderr=open(tmp_path / f"worker-{len(workers)}.log", "wb"))  # noqa: SIM115
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "receiver.cli", "worker", "--queues", queues],
+            env=env,
+            cwd=ROOT,
+            start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=open(tmp_path / f"worker-{len(workers)}.log", "wb"),
+        )
         workers.append(proc)
         return proc
 
-    yield {"sandbox": sandbox, "kube": kube, "prometheus": prometheus, "context": context, "start_worker": start_worker,
-           "tmp": tmp_path}
+    yield {
+        "sandbox": sandbox,
+        "kube": kube,
+        "prometheus": prometheus,
+        "context": context,
+        "start_worker": start_worker,
+        "tmp": tmp_path,
+    }
     for proc in workers:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGTERM)
@@ -119,7 +150,9 @@ def world(tmp_path, redis_conn, redis_server):
 
 
 def checkout_pod(kube) -> str:
-    return next(p["metadata"]["name"] for p in kube.list_pods("shop") if p["metadata"]["name"].startswith("checkout"))
+    return next(
+        p["metadata"]["name"] for p in kube.list_pods("shop") if p["metadata"]["name"].startswith("checkout")
+    )
 
 
 def test_killed_worker_mid_investigation_yields_exactly_one_proposal(world) -> None:
@@ -138,7 +171,7 @@ def test_killed_worker_mid_investigation_yields_exactly_one_proposal(world) -> N
     world["prometheus"].proc.send_signal(signal.SIGCONT)
 
     world["start_worker"]()
-    proposals = wait_until(lambda: context.proposals.list(), 90, "the retried investigation to park a proposal")
+    proposals = wait_until(context.proposals.list, 90, "the retried investigation to park a proposal")
     job = Job.fetch(job_id, connection=context.redis)
     wait_until(lambda: job.get_status(refresh=True) == "finished", 30, "the job to finish")
     time.sleep(2)  # give any stray second run the chance to show up
@@ -156,7 +189,8 @@ def test_killed_worker_mid_execution_ends_unknown_and_is_not_retried(world) -> N
 
     ingest(context, [crash_alert(checkout_pod(kube))])
     Pipeline(cluster=None, prometheus=None, context=context, app=None).work(
-        until=lambda: context.proposals.list("pending"))
+        until=lambda: context.proposals.list("pending")
+    )
     proposal = context.proposals.list("pending")[0]
     generation = kube.get_deployment("shop", "checkout")["metadata"]["generation"]
 
@@ -171,7 +205,9 @@ def test_killed_worker_mid_execution_ends_unknown_and_is_not_retried(world) -> N
     world["sandbox"].send_signal(signal.SIGCONT)
 
     world["start_worker"]("actions")
-    wait_until(lambda: context.proposals.get(proposal.id).status == "unknown", 60, "the sweep to mark unknown")
+    wait_until(
+        lambda: context.proposals.get(proposal.id).status == "unknown", 60, "the sweep to mark unknown"
+    )
     time.sleep(3)
     final = context.proposals.get(proposal.id)
     assert final.status == "unknown"

@@ -24,8 +24,11 @@ from workers.context import Context, install
 from workers.kube import Kube
 from workers.settings import DEFAULT_RULES_DIR, Settings
 
-TOKENS = {"approver": "approver-secret-token-1", "viewer": "viewer-secret-token-0001",
-          "webhook": "webhook-secret-token-001"}
+TOKENS = {
+    "approver": "approver-secret-token-1",
+    "viewer": "viewer-secret-token-0001",
+    "webhook": "webhook-secret-token-001",
+}
 
 
 def auth(role: str) -> dict[str, str]:
@@ -68,8 +71,17 @@ class Pipeline:
         return self.app.test_client()
 
     def post_alerts(self, *alerts: dict[str, Any]) -> dict[str, Any]:
-        body = {"version": "4", "groupKey": "{}", "status": "firing", "receiver": "aiops", "groupLabels": {},
-                "commonLabels": {}, "commonAnnotations": {}, "externalURL": "http://am", "alerts": list(alerts)}
+        body = {
+            "version": "4",
+            "groupKey": "{}",
+            "status": "firing",
+            "receiver": "aiops",
+            "groupLabels": {},
+            "commonLabels": {},
+            "commonAnnotations": {},
+            "externalURL": "http://am",
+            "alerts": list(alerts),
+        }
         response = self.client.post("/webhooks/alertmanager", json=body, headers=auth("webhook"))
         assert response.status_code == 202, response.get_data(as_text=True)
         return response.get_json()
@@ -79,8 +91,9 @@ class Pipeline:
         install(self.context)
         deadline = time.monotonic() + timeout
         while True:
-            worker = SimpleWorker([queues.queue(name, self.context.redis) for name in queues.ALL],
-                                  connection=self.context.redis)
+            worker = SimpleWorker(
+                [queues.queue(name, self.context.redis) for name in queues.ALL], connection=self.context.redis
+            )
             worker.work(burst=True, with_scheduler=True, logging_level="WARNING")
             if until is None:
                 return None
@@ -95,12 +108,23 @@ class Pipeline:
         return self.context.proposals.list(status=status, limit=500)
 
 
-def crash_alert(pod: str, namespace: str = "shop", container: str = "app",
-                alertname: str = "KubePodCrashLooping", starts: str | None = None) -> dict[str, Any]:
+def crash_alert(
+    pod: str,
+    namespace: str = "shop",
+    container: str = "app",
+    alertname: str = "KubePodCrashLooping",
+    starts: str | None = None,
+) -> dict[str, Any]:
     return {
         "status": "firing",
-        "labels": {"alertname": alertname, "namespace": namespace, "pod": pod, "container": container,
-                   "severity": "warning", "job": "kube-state-metrics"},
+        "labels": {
+            "alertname": alertname,
+            "namespace": namespace,
+            "pod": pod,
+            "container": container,
+            "severity": "warning",
+            "job": "kube-state-metrics",
+        },
         "annotations": {"summary": f"{namespace}/{pod} ({container}) is crash looping"},
         "startsAt": starts or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "endsAt": "0001-01-01T00:00:00Z",
@@ -109,8 +133,14 @@ def crash_alert(pod: str, namespace: str = "shop", container: str = "app",
     }
 
 
-def build_pipeline(scenario: Path, redis_conn: Any, redis_url: str, workdir: Path, rules_dir: Path,
-                   with_prometheus: bool = True) -> Pipeline:
+def build_pipeline(
+    scenario: Path,
+    redis_conn: Any,
+    redis_url: str,
+    workdir: Path,
+    rules_dir: Path,
+    with_prometheus: bool = True,
+) -> Pipeline:
     cluster = SandboxCluster.from_dir(scenario).start()
     prometheus = None
     prometheus_url = "http://127.0.0.1:9"  # nothing listens: queries fail fast and are recorded
@@ -119,13 +149,23 @@ def build_pipeline(scenario: Path, redis_conn: Any, redis_url: str, workdir: Pat
         prometheus = start_prometheus(workdir / "prometheus", [host])
         prometheus_url = prometheus.url
         wait_for_series(prometheus, "kube_pod_container_status_restarts_total")
-    settings = Settings.model_validate({
-        "redis": {"url": redis_url}, "prometheus": {"url": prometheus_url, "timeout_s": 5},
-        "rules": {"dir": str(rules_dir)}, "notify": {"sinks": [{"type": "log"}]},
-    })
-    context = Context(settings=settings, redis=redis_conn, rules=RuleRegistry(rules_dir),
-                      kube_factory=lambda: Kube(cluster.api_client()))
-    tokens = TokenBook([{"name": f"{role}-user", "role": role, "token": token} for role, token in TOKENS.items()])
+    settings = Settings.model_validate(
+        {
+            "redis": {"url": redis_url},
+            "prometheus": {"url": prometheus_url, "timeout_s": 5},
+            "rules": {"dir": str(rules_dir)},
+            "notify": {"sinks": [{"type": "log"}]},
+        }
+    )
+    context = Context(
+        settings=settings,
+        redis=redis_conn,
+        rules=RuleRegistry(rules_dir),
+        kube_factory=lambda: Kube(cluster.api_client()),
+    )
+    tokens = TokenBook(
+        [{"name": f"{role}-user", "role": role, "token": token} for role, token in TOKENS.items()]
+    )
     return Pipeline(cluster=cluster, prometheus=prometheus, context=context, app=create_app(context, tokens))
 
 

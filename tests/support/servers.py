@@ -48,9 +48,25 @@ class RedisServer:
             raise RuntimeError("redis-server is not installed (apt-get install -y redis-server)")
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.proc = subprocess.Popen(
-            [binary, "--bind", "127.0.0.1", "--port", str(self.port), "--save", "", "--appendonly", "no",
-             "--dir", str(self.workdir), "--daemonize", "no", "--loglevel", "warning"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                binary,
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.workdir),
+                "--daemonize",
+                "no",
+                "--loglevel",
+                "warning",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         wait_for_port(self.port, proc=self.proc)
         client = redis.Redis.from_url(self.url)
@@ -128,8 +144,10 @@ def require_binary(*names: str) -> str:
         found = shutil.which(name)
         if found:
             return found
-    raise RuntimeError(f"none of {names} is installed: .ci/run installs them (apt-get install -y "
-                       "prometheus prometheus-alertmanager)")
+    raise RuntimeError(
+        f"none of {names} is installed: .ci/run installs them (apt-get install -y "
+        "prometheus prometheus-alertmanager)"
+    )
 
 
 def start_prometheus(workdir: Path, scrape_targets: list[str], scrape_interval: str = "1s") -> BinaryServer:
@@ -139,13 +157,20 @@ def start_prometheus(workdir: Path, scrape_targets: list[str], scrape_interval: 
     workdir.mkdir(parents=True, exist_ok=True)
     config = {
         "global": {"scrape_interval": scrape_interval, "evaluation_interval": scrape_interval},
-        "scrape_configs": [{"job_name": "kube-state-metrics", "static_configs": [{"targets": scrape_targets}]}],
+        "scrape_configs": [
+            {"job_name": "kube-state-metrics", "static_configs": [{"targets": scrape_targets}]}
+        ],
     }
     (workdir / "prometheus.yml").write_text(yaml.safe_dump(config))
     port = free_port()
-    argv = [require_binary("prometheus"), f"--config.file={workdir / 'prometheus.yml'}",
-            f"--storage.tsdb.path={workdir / 'data'}", f"--web.listen-address=127.0.0.1:{port}",
-            "--web.enable-lifecycle", "--log.level=warn"]
+    argv = [
+        require_binary("prometheus"),
+        f"--config.file={workdir / 'prometheus.yml'}",
+        f"--storage.tsdb.path={workdir / 'data'}",
+        f"--web.listen-address=127.0.0.1:{port}",
+        "--web.enable-lifecycle",
+        "--log.level=warn",
+    ]
     return BinaryServer(argv, port, workdir / "prometheus.log").start()
 
 
@@ -156,16 +181,37 @@ def start_alertmanager(workdir: Path, webhook_url: str, token: str) -> BinarySer
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "token").write_text(token)
     config = {
-        "route": {"receiver": "aiops", "group_by": ["alertname", "namespace", "pod"], "group_wait": "0s",
-                  "group_interval": "1s", "repeat_interval": "1h"},
-        "receivers": [{"name": "aiops", "webhook_configs": [{
-            "url": webhook_url, "send_resolved": True, "max_alerts": 0,
-            "http_config": {"authorization": {"type": "Bearer", "credentials_file": str(workdir / "token")}},
-        }]}],
+        "route": {
+            "receiver": "aiops",
+            "group_by": ["alertname", "namespace", "pod"],
+            "group_wait": "0s",
+            "group_interval": "1s",
+            "repeat_interval": "1h",
+        },
+        "receivers": [
+            {
+                "name": "aiops",
+                "webhook_configs": [
+                    {
+                        "url": webhook_url,
+                        "send_resolved": True,
+                        "max_alerts": 0,
+                        "http_config": {
+                            "authorization": {"type": "Bearer", "credentials_file": str(workdir / "token")}
+                        },
+                    }
+                ],
+            }
+        ],
     }
     (workdir / "alertmanager.yml").write_text(yaml.safe_dump(config))
     port = free_port()
-    argv = [require_binary("prometheus-alertmanager", "alertmanager"), f"--config.file={workdir / 'alertmanager.yml'}",
-            f"--storage.path={workdir / 'data'}", f"--web.listen-address=127.0.0.1:{port}",
-            "--cluster.listen-address=", "--log.level=warn"]
+    argv = [
+        require_binary("prometheus-alertmanager", "alertmanager"),
+        f"--config.file={workdir / 'alertmanager.yml'}",
+        f"--storage.path={workdir / 'data'}",
+        f"--web.listen-address=127.0.0.1:{port}",
+        "--cluster.listen-address=",
+        "--log.level=warn",
+    ]
     return BinaryServer(argv, port, workdir / "alertmanager.log").start()

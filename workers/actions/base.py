@@ -36,7 +36,9 @@ class Plan:
 class Action(Protocol):
     name: str
 
-    def plan(self, kube: Any, target: dict[str, str], params: dict[str, Any], evidence: dict[str, Any]) -> Plan:
+    def plan(
+        self, kube: Any, target: dict[str, str], params: dict[str, Any], evidence: dict[str, Any]
+    ) -> Plan:
         """The exact change for ``params``; reads the cluster, never writes."""
         ...
 
@@ -65,14 +67,18 @@ def apply_plan(kube: Any, plan: Plan, dry_run: bool) -> dict[str, Any]:
     if plan.verb == "delete" and plan.kind == "Pod":
         return kube.delete_pod(plan.namespace, plan.name, dry_run=dry_run)
     if plan.verb == "patch" and plan.kind == "Deployment":
-        return kube.patch_deployment(plan.namespace, plan.name, plan.patch, plan.patch_type or "strategic", dry_run)
+        return kube.patch_deployment(
+            plan.namespace, plan.name, plan.patch, plan.patch_type or "strategic", dry_run
+        )
     raise ActionRefused(f"no way to {plan.verb} a {plan.kind}")
 
 
 def deployment_of(evidence: dict[str, Any], params: dict[str, Any]) -> str:
     name = params.get("deployment") or (evidence.get("owner") or {}).get("deployment")
     if not name:
-        raise ActionRefused("the target is not managed by a Deployment; no deployment-level action is possible")
+        raise ActionRefused(
+            "the target is not managed by a Deployment; no deployment-level action is possible"
+        )
     return str(name)
 
 

@@ -16,12 +16,17 @@ class RestartPod:
 
     name = "restart-pod"
 
-    def plan(self, kube: Any, target: dict[str, str], params: dict[str, Any], evidence: dict[str, Any]) -> Plan:
+    def plan(
+        self, kube: Any, target: dict[str, str], params: dict[str, Any], evidence: dict[str, Any]
+    ) -> Plan:
         pod = kube.get_pod(target["namespace"], target["name"])
         if not (pod.get("metadata") or {}).get("ownerReferences"):
             raise ActionRefused("refusing to delete a pod that no controller will recreate")
         return Plan(
-            verb="delete", kind="Pod", namespace=target["namespace"], name=target["name"],
+            verb="delete",
+            kind="Pod",
+            namespace=target["namespace"],
+            name=target["name"],
             guard={"uid": pod["metadata"].get("uid")},
             summary=f"delete pod {target['namespace']}/{target['name']}; its controller recreates it",
         )
@@ -32,7 +37,9 @@ class RollbackDeployment:
 
     name = "rollback-deployment"
 
-    def plan(self, kube: Any, target: dict[str, str], params: dict[str, Any], evidence: dict[str, Any]) -> Plan:
+    def plan(
+        self, kube: Any, target: dict[str, str], params: dict[str, Any], evidence: dict[str, Any]
+    ) -> Plan:
         namespace = target["namespace"]
         name = deployment_of(evidence, params)
         deployment = kube.get_deployment(namespace, name)
@@ -54,7 +61,11 @@ class RollbackDeployment:
         template = copy.deepcopy(rs["spec"]["template"])
         template.get("metadata", {}).get("labels", {}).pop("pod-template-hash", None)
         return Plan(
-            verb="patch", kind="Deployment", namespace=namespace, name=name, patch_type="json",
+            verb="patch",
+            kind="Deployment",
+            namespace=namespace,
+            name=name,
+            patch_type="json",
             patch=[{"op": "replace", "path": "/spec/template", "value": template}],
             guard={"generation": deployment["metadata"].get("generation")},
             summary=f"roll deployment {namespace}/{name} back from revision {current} to revision {revision}",
@@ -66,7 +77,9 @@ class RaiseMemoryLimit:
 
     name = "raise-memory-limit"
 
-    def plan(self, kube: Any, target: dict[str, str], params: dict[str, Any], evidence: dict[str, Any]) -> Plan:
+    def plan(
+        self, kube: Any, target: dict[str, str], params: dict[str, Any], evidence: dict[str, Any]
+    ) -> Plan:
         namespace = target["namespace"]
         name = deployment_of(evidence, params)
         deployment = kube.get_deployment(namespace, name)
@@ -75,9 +88,16 @@ class RaiseMemoryLimit:
         resources: dict[str, Any] = {"limits": {"memory": str(params["memory_limit"])}}
         if params.get("memory_request"):
             resources["requests"] = {"memory": str(params["memory_request"])}
-        patch = {"spec": {"template": {"spec": {"containers": [{"name": container, "resources": resources}]}}}}
+        patch = {
+            "spec": {"template": {"spec": {"containers": [{"name": container, "resources": resources}]}}}
+        }
         return Plan(
-            verb="patch", kind="Deployment", namespace=namespace, name=name, patch_type="strategic", patch=patch,
+            verb="patch",
+            kind="Deployment",
+            namespace=namespace,
+            name=name,
+            patch_type="strategic",
+            patch=patch,
             guard={"generation": deployment["metadata"].get("generation")},
             summary=f"set memory limit of {name}/{container} to {params['memory_limit']}",
         )
@@ -88,7 +108,9 @@ class AdjustProbe:
 
     name = "adjust-probe"
 
-    def plan(self, kube: Any, target: dict[str, str], params: dict[str, Any], evidence: dict[str, Any]) -> Plan:
+    def plan(
+        self, kube: Any, target: dict[str, str], params: dict[str, Any], evidence: dict[str, Any]
+    ) -> Plan:
         namespace = target["namespace"]
         name = deployment_of(evidence, params)
         deployment = kube.get_deployment(namespace, name)
@@ -107,10 +129,17 @@ class AdjustProbe:
             raise ActionRefused("adjust-probe needs initial_delay_seconds or startup_probe")
         patch = {"spec": {"template": {"spec": {"containers": [change]}}}}
         return Plan(
-            verb="patch", kind="Deployment", namespace=namespace, name=name, patch_type="strategic", patch=patch,
+            verb="patch",
+            kind="Deployment",
+            namespace=namespace,
+            name=name,
+            patch_type="strategic",
+            patch=patch,
             guard={"generation": deployment["metadata"].get("generation")},
             summary=f"adjust probes of {name}/{container}",
         )
 
 
-ACTIONS = {action.name: action for action in (RestartPod(), RollbackDeployment(), RaiseMemoryLimit(), AdjustProbe())}
+ACTIONS = {
+    action.name: action for action in (RestartPod(), RollbackDeployment(), RaiseMemoryLimit(), AdjustProbe())
+}

@@ -42,5 +42,8 @@ def execute_plan(kube: Any, plan: Plan, namespaces: NamespaceSettings, on_step: 
         "snapshot": {"metadata": _brief(current), "spec": current.get("spec")},
         "revert_plan": revert.to_dict() if revert else None,
     }
-    step("applied", {"result": _brief(after), "patch": plan.patch, "patch_type": plan.patch_type, "verb": plan.verb})
+    step(
+        "applied",
+        {"result": _brief(after), "patch": plan.patch, "patch_type": plan.patch_type, "verb": plan.verb},
+    )
     return outcome

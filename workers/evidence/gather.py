@@ -24,8 +24,14 @@ def empty_evidence(target: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def gather(kube: Any, prometheus: Any, target: dict[str, str], kubernetes_kinds: list[str],
-           queries: dict[str, str], limits: LimitSettings) -> dict[str, Any]:
+def gather(
+    kube: Any,
+    prometheus: Any,
+    target: dict[str, str],
+    kubernetes_kinds: list[str],
+    queries: dict[str, str],
+    limits: LimitSettings,
+) -> dict[str, Any]:
     """Evidence for ``target``: what the rule lists, with failures noted rather than raised."""
     evidence = empty_evidence(target)
     if kubernetes_kinds:
@@ -45,9 +51,12 @@ def summary(evidence: dict[str, Any]) -> dict[str, Any]:
         "target": evidence["target"],
         "pod_found": evidence.get("pod") is not None,
         "containers": containers,
-        "log_lines": {name: len(text.splitlines()) for name, text in (evidence.get("previous_logs") or {}).items()},
+        "log_lines": {
+            name: len(text.splitlines()) for name, text in (evidence.get("previous_logs") or {}).items()
+        },
         "events": len(evidence.get("events") or []),
-        "owner": evidence.get("owner") and {k: evidence["owner"].get(k) for k in ("replicaset", "deployment", "revision")},
+        "owner": evidence.get("owner")
+        and {k: evidence["owner"].get(k) for k in ("replicaset", "deployment", "revision")},
         "metrics": evidence.get("metrics"),
         "errors": evidence.get("errors"),
     }

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from workers.errors import AiopsError, NotFound
 from workers.advisers.redaction import redact
+from workers.errors import AiopsError, NotFound
 from workers.settings import LimitSettings
 
 REVISION = "deployment.kubernetes.io/revision"
@@ -17,28 +17,40 @@ def container_summaries(pod: dict[str, Any]) -> list[dict[str, Any]]:
     status = pod.get("status") or {}
     specs = {c["name"]: (c, True) for c in spec.get("initContainers") or []}
     specs.update({c["name"]: (c, False) for c in spec.get("containers") or []})
-    statuses = {s["name"]: s for s in (status.get("initContainerStatuses") or []) + (status.get("containerStatuses") or [])}
+    statuses = {
+        s["name"]: s
+        for s in (status.get("initContainerStatuses") or []) + (status.get("containerStatuses") or [])
+    }
     summaries = []
     for name, (container, is_init) in specs.items():
         st = statuses.get(name, {})
         waiting = (st.get("state") or {}).get("waiting")
-        terminated = (st.get("lastState") or {}).get("terminated") or (st.get("state") or {}).get("terminated")
-        summaries.append({
-            "name": name,
-            "image": container.get("image"),
-            "init": is_init,
-            "ready": bool(st.get("ready")),
-            "restartCount": int(st.get("restartCount") or 0),
-            "waiting": {"reason": waiting.get("reason"), "message": waiting.get("message")} if waiting else None,
-            "lastTerminated": {
-                key: terminated.get(key) for key in ("reason", "exitCode", "signal", "startedAt", "finishedAt", "message")
-            } if terminated else None,
-            "resources": container.get("resources") or {},
-            "livenessProbe": container.get("livenessProbe"),
-            "readinessProbe": container.get("readinessProbe"),
-            "startupProbe": container.get("startupProbe"),
-            "env": [e.get("name") for e in container.get("env") or []],
-        })
+        terminated = (st.get("lastState") or {}).get("terminated") or (st.get("state") or {}).get(
+            "terminated"
+        )
+        summaries.append(
+            {
+                "name": name,
+                "image": container.get("image"),
+                "init": is_init,
+                "ready": bool(st.get("ready")),
+                "restartCount": int(st.get("restartCount") or 0),
+                "waiting": {"reason": waiting.get("reason"), "message": waiting.get("message")}
+                if waiting
+                else None,
+                "lastTerminated": {
+                    key: terminated.get(key)
+                    for key in ("reason", "exitCode", "signal", "startedAt", "finishedAt", "message")
+                }
+                if terminated
+                else None,
+                "resources": container.get("resources") or {},
+                "livenessProbe": container.get("livenessProbe"),
+                "readinessProbe": container.get("readinessProbe"),
+                "startupProbe": container.get("startupProbe"),
+                "env": [e.get("name") for e in container.get("env") or []],
+            }
+        )
     return summaries
 
 
@@ -68,8 +80,13 @@ def owner_chain(kube: Any, namespace: str, pod: dict[str, Any]) -> dict[str, Any
         return None
     replicaset = kube.get_replicaset(namespace, rs_name)
     deployment_name = _owner_of(replicaset, "Deployment")
-    chain: dict[str, Any] = {"replicaset": rs_name, "deployment": deployment_name, "revision": None,
-                             "rolled_out_at": None, "revisions": []}
+    chain: dict[str, Any] = {
+        "replicaset": rs_name,
+        "deployment": deployment_name,
+        "revision": None,
+        "rolled_out_at": None,
+        "revisions": [],
+    }
     if deployment_name is None:
         return chain
     deployment = kube.get_deployment(namespace, deployment_name)
@@ -82,15 +99,19 @@ def owner_chain(kube: Any, namespace: str, pod: dict[str, Any]) -> dict[str, Any
         meta = rs.get("metadata") or {}
         revision = int((meta.get("annotations") or {}).get(REVISION, 0) or 0)
         containers = ((rs.get("spec") or {}).get("template") or {}).get("spec", {}).get("containers") or []
-        revisions.append({
-            "revision": revision,
-            "replicaset": meta.get("name"),
-            "images": [c.get("image") for c in containers],
-            "env": {c.get("name"): sorted(e.get("name") for e in c.get("env") or []) for c in containers},
-            "created": meta.get("creationTimestamp"),
-        })
+        revisions.append(
+            {
+                "revision": revision,
+                "replicaset": meta.get("name"),
+                "images": [c.get("image") for c in containers],
+                "env": {c.get("name"): sorted(e.get("name") for e in c.get("env") or []) for c in containers},
+                "created": meta.get("creationTimestamp"),
+            }
+        )
     revisions.sort(key=lambda item: item["revision"], reverse=True)
-    deployment_revision = int(((deployment.get("metadata") or {}).get("annotations") or {}).get(REVISION, 0) or 0)
+    deployment_revision = int(
+        ((deployment.get("metadata") or {}).get("annotations") or {}).get(REVISION, 0) or 0
+    )
     chain["revision"] = deployment_revision or (revisions[0]["revision"] if revisions else None)
     current = next((r for r in revisions if r["revision"] == chain["revision"]), None)
     chain["rolled_out_at"] = current["created"] if current else None
@@ -106,13 +127,18 @@ def node_summary(kube: Any, node_name: str | None) -> dict[str, Any] | None:
     node = kube.get_node(node_name)
     conditions = (node.get("status") or {}).get("conditions") or []
     ready = next((c.get("status") == "True" for c in conditions if c.get("type") == "Ready"), None)
-    return {"name": node_name, "ready": ready,
-            "conditions": [{"type": c.get("type"), "status": c.get("status"), "reason": c.get("reason")}
-                           for c in conditions]}
+    return {
+        "name": node_name,
+        "ready": ready,
+        "conditions": [
+            {"type": c.get("type"), "status": c.get("status"), "reason": c.get("reason")} for c in conditions
+        ],
+    }
 
 
-def gather_kubernetes(kube: Any, target: dict[str, str], wanted: list[str], limits: LimitSettings,
-                      evidence: dict[str, Any]) -> None:
+def gather_kubernetes(
+    kube: Any, target: dict[str, str], wanted: list[str], limits: LimitSettings, evidence: dict[str, Any]
+) -> None:
     """Fill ``evidence`` with the kinds in ``wanted``; failures are noted in ``evidence['errors']``."""
     namespace, name = target["namespace"], target["name"]
     try:
@@ -138,16 +164,18 @@ def gather_kubernetes(kube: Any, target: dict[str, str], wanted: list[str], limi
             evidence["errors"].append(f"kubernetes {kind}: {exc}")
 
 
-def _logs(kube: Any, namespace: str, name: str, containers: list[dict[str, Any]],
-          limits: LimitSettings) -> dict[str, str]:
+def _logs(
+    kube: Any, namespace: str, name: str, containers: list[dict[str, Any]], limits: LimitSettings
+) -> dict[str, str]:
     logs: dict[str, str] = {}
     for container in containers:
         if not container["restartCount"] and not container["lastTerminated"] and not container["init"]:
             continue
         for previous in (True, False):
             try:
-                text = kube.pod_log(namespace, name, container["name"], previous,
-                                    limits.log_tail_lines, limits.log_tail_bytes)
+                text = kube.pod_log(
+                    namespace, name, container["name"], previous, limits.log_tail_lines, limits.log_tail_bytes
+                )
             except AiopsError:
                 continue
             logs[container["name"]] = redact(text)

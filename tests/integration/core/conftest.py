@@ -21,19 +21,32 @@ TOKENS = {
 
 
 def token_book() -> TokenBook:
-    return TokenBook([{"name": f"{role}-user", "role": role, "token": token} for role, token in TOKENS.items()])
+    return TokenBook(
+        [{"name": f"{role}-user", "role": role, "token": token} for role, token in TOKENS.items()]
+    )
 
 
 def auth(role: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {TOKENS[role]}"}
 
 
-def alert(pod: str = "checkout-7d9f-abcde", status: str = "firing", starts: str = "2026-11-25T10:00:00Z",
-          alertname: str = "KubePodCrashLooping", fingerprint: str | None = None, namespace: str = "shop") -> dict:
+def alert(
+    pod: str = "checkout-7d9f-abcde",
+    status: str = "firing",
+    starts: str = "2026-11-25T10:00:00Z",
+    alertname: str = "KubePodCrashLooping",
+    fingerprint: str | None = None,
+    namespace: str = "shop",
+) -> dict:
     return {
         "status": status,
-        "labels": {"alertname": alertname, "namespace": namespace, "pod": pod, "container": "app",
-                   "severity": "warning"},
+        "labels": {
+            "alertname": alertname,
+            "namespace": namespace,
+            "pod": pod,
+            "container": "app",
+            "severity": "warning",
+        },
         "annotations": {"summary": f"{pod} is crash looping"},
         "startsAt": starts,
         "endsAt": "0001-01-01T00:00:00Z" if status == "firing" else "2026-11-25T11:00:00Z",
@@ -43,9 +56,18 @@ def alert(pod: str = "checkout-7d9f-abcde", status: str = "firing", starts: str 
 
 
 def webhook(*alerts: dict) -> dict:
-    return {"version": "4", "groupKey": "{}", "truncatedAlerts": 0, "status": "firing", "receiver": "aiops",
-            "groupLabels": {}, "commonLabels": {}, "commonAnnotations": {}, "externalURL": "http://am",
-            "alerts": list(alerts)}
+    return {
+        "version": "4",
+        "groupKey": "{}",
+        "truncatedAlerts": 0,
+        "status": "firing",
+        "receiver": "aiops",
+        "groupLabels": {},
+        "commonLabels": {},
+        "commonAnnotations": {},
+        "externalURL": "http://am",
+        "alerts": list(alerts),
+    }
 
 
 @pytest.fixture
@@ -55,8 +77,12 @@ def settings(redis_server) -> Settings:
 
 @pytest.fixture
 def context(settings: Settings, redis_conn) -> Iterator[Context]:
-    yield Context(settings=settings, redis=redis_conn, rules=RuleRegistry(DEFAULT_RULES_DIR),
-                  clock=lambda: datetime.now(UTC))
+    yield Context(
+        settings=settings,
+        redis=redis_conn,
+        rules=RuleRegistry(DEFAULT_RULES_DIR),
+        clock=lambda: datetime.now(UTC),
+    )
 
 
 @pytest.fixture

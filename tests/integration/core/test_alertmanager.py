@@ -29,8 +29,12 @@ class Recorder:
             import io
 
             environ["wsgi.input"] = io.BytesIO(body)
-            captured = {"body": body, "auth": environ.get("HTTP_AUTHORIZATION"),
-                        "type": environ.get("CONTENT_TYPE"), "statuses": []}
+            captured = {
+                "body": body,
+                "auth": environ.get("HTTP_AUTHORIZATION"),
+                "type": environ.get("CONTENT_TYPE"),
+                "statuses": [],
+            }
             self.requests.append(captured)
 
             def recording_start(status, headers, exc_info=None):
@@ -65,16 +69,24 @@ def test_alertmanager_delivers_and_we_queue_exactly_one_investigation(served, co
     am = start_alertmanager(tmp_path / "am", f"{app.url}/webhooks/alertmanager", TOKENS["webhook"])
     try:
         starts = datetime.now(UTC) - timedelta(minutes=20)
-        alerts = [{
-            "labels": {"alertname": "KubePodCrashLooping", "namespace": "shop", "pod": "checkout-7d9f-abcde",
-                       "container": "app", "severity": "warning"},
-            "annotations": {"summary": "crash looping"},
-            "startsAt": starts.isoformat(),
-            "generatorURL": "http://prometheus/graph?g0.expr=x",
-        }, {
-            "labels": {"alertname": "NoRuleForThis", "namespace": "shop", "pod": "x"},
-            "startsAt": starts.isoformat(),
-        }]
+        alerts = [
+            {
+                "labels": {
+                    "alertname": "KubePodCrashLooping",
+                    "namespace": "shop",
+                    "pod": "checkout-7d9f-abcde",
+                    "container": "app",
+                    "severity": "warning",
+                },
+                "annotations": {"summary": "crash looping"},
+                "startsAt": starts.isoformat(),
+                "generatorURL": "http://prometheus/graph?g0.expr=x",
+            },
+            {
+                "labels": {"alertname": "NoRuleForThis", "namespace": "shop", "pod": "x"},
+                "startsAt": starts.isoformat(),
+            },
+        ]
         assert httpx.post(f"{am.url}/api/v2/alerts", json=alerts, timeout=5).status_code == 200
         wait_until(lambda: len(recorder.requests) >= 2)
         received = [json.loads(request["body"]) for request in recorder.requests]
@@ -85,11 +97,15 @@ def test_alertmanager_delivers_and_we_queue_exactly_one_investigation(served, co
         names = sorted(payload["alerts"][0]["labels"]["alertname"] for payload in received)
         assert names == ["KubePodCrashLooping", "NoRuleForThis"]
         crash = next(p for p in received if p["alerts"][0]["labels"]["alertname"] == "KubePodCrashLooping")
-        assert crash["alerts"][0]["endsAt"].startswith("0001-01-01") or crash["alerts"][0]["status"] == "firing"
+        assert (
+            crash["alerts"][0]["endsAt"].startswith("0001-01-01") or crash["alerts"][0]["status"] == "firing"
+        )
         assert crash["alerts"][0]["fingerprint"]
 
         jobs = Queue("alerts", connection=context.redis).get_jobs()
-        assert [(job.func_name, job.args[1]) for job in jobs] == [("workers.jobs.investigate", "pod-crashloop")]
+        assert [(job.func_name, job.args[1]) for job in jobs] == [
+            ("workers.jobs.investigate", "pod-crashloop")
+        ]
         assert jobs[0].args[0]["fingerprint"] == crash["alerts"][0]["fingerprint"]
 
         # Alertmanager re-sends the same alert on its group interval: still one investigation.

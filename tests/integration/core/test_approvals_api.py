@@ -16,12 +16,16 @@ from workers.proposals import Proposal, expiry_after, iso
 def park(context, pid="p-0001", expires_in=3600, fingerprint="fp-1") -> Proposal:
     now = datetime.now(UTC)
     proposal = Proposal(
-        id=pid, rule="pod-crashloop", playbook="pod-failure",
+        id=pid,
+        rule="pod-crashloop",
+        playbook="pod-failure",
         alert={"fingerprint": fingerprint, "labels": {"alertname": "KubePodCrashLooping"}},
         target={"kind": "Pod", "namespace": "shop", "name": "web-1"},
         diagnosis={"category": "bad_config", "summary": "missing env var"},
         action={"type": "rollback-deployment", "params": {}, "plan": None},
-        created_at=iso(now), expires_at=expiry_after(now, expires_in), record_id="r-" + pid[2:],
+        created_at=iso(now),
+        expires_at=expiry_after(now, expires_in),
+        record_id="r-" + pid[2:],
     )
     context.records.open(proposal.record_id, {"rule": proposal.rule})
     context.records.append(proposal.record_id, "proposal", {"proposal_id": pid})
@@ -39,8 +43,10 @@ def test_list_and_show_for_viewers(client, context) -> None:
     assert client.get("/api/v1/approvals").status_code == 401
 
 
-@pytest.mark.parametrize(("query", "field"), [("status=maybe", "status"), ("limit=x", "limit"),
-                                              ("limit=0", "limit"), ("limit=501", "limit")])
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [("status=maybe", "status"), ("limit=x", "limit"), ("limit=0", "limit"), ("limit=501", "limit")],
+)
 def test_bad_list_parameters(client, query, field) -> None:
     response = client.get(f"/api/v1/approvals?{query}", headers=auth("viewer"))
     assert response.status_code == 400 and response.get_json()["field"] == field
@@ -48,8 +54,11 @@ def test_bad_list_parameters(client, query, field) -> None:
 
 def test_approve_records_identity_and_queues_execution(client, context) -> None:
     park(context)
-    response = client.post("/api/v1/approvals/p-0001/approve", json={"comment": "go", "decided_by": "mallory"},
-                           headers=auth("approver"))
+    response = client.post(
+        "/api/v1/approvals/p-0001/approve",
+        json={"comment": "go", "decided_by": "mallory"},
+        headers=auth("approver"),
+    )
     assert response.status_code == 200
     body = response.get_json()
     assert body["status"] == "approved" and body["decided_by"] == "approver-user" and body["comment"] == "go"
@@ -75,10 +84,13 @@ def test_reject_needs_a_reason(client, context) -> None:
     assert missing.status_code == 400 and missing.get_json()["field"] == "reason"
     wrong = client.post("/api/v1/approvals/p-0001/reject", json={"reason": 5}, headers=auth("approver"))
     assert wrong.status_code == 400
-    bad_json = client.post("/api/v1/approvals/p-0001/reject", data="{", content_type="application/json",
-                           headers=auth("approver"))
+    bad_json = client.post(
+        "/api/v1/approvals/p-0001/reject", data="{", content_type="application/json", headers=auth("approver")
+    )
     assert bad_json.status_code == 400
-    done = client.post("/api/v1/approvals/p-0001/reject", json={"reason": "not now"}, headers=auth("approver"))
+    done = client.post(
+        "/api/v1/approvals/p-0001/reject", json={"reason": "not now"}, headers=auth("approver")
+    )
     assert done.status_code == 200 and done.get_json()["status"] == "rejected"
     assert Queue("actions", connection=context.redis).get_jobs() == []
 
@@ -103,8 +115,9 @@ def test_racing_approve_and_reject_over_http(context) -> None:
         if index % 2:
             response = client.post("/api/v1/approvals/p-0001/approve", headers=auth("approver"))
         else:
-            response = client.post("/api/v1/approvals/p-0001/reject", json={"reason": "race"},
-                                   headers=auth("approver"))
+            response = client.post(
+                "/api/v1/approvals/p-0001/reject", json={"reason": "race"}, headers=auth("approver")
+            )
         statuses.append(response.status_code)
 
     threads = [threading.Thread(target=decide, args=(i,)) for i in range(10)]
@@ -141,7 +154,9 @@ def test_resolved_alert_supersedes_pending(context) -> None:
     from workers.execution import supersede_for_alert
 
     park(context)
-    assert supersede_for_alert(context, {"fingerprint": "fp-1", "endsAt": iso(datetime.now(UTC))}) == ["p-0001"]
+    assert supersede_for_alert(context, {"fingerprint": "fp-1", "endsAt": iso(datetime.now(UTC))}) == [
+        "p-0001"
+    ]
     assert context.proposals.get("p-0001").status == "superseded"
     # Decided ones stay as they are.
     park(context, pid="p-0002", fingerprint="fp-2")

@@ -16,10 +16,14 @@ NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 def make(store_clock=NOW, **overrides) -> Proposal:
     pid = overrides.pop("id", proposal_id("r", "fp", "2026-11-25T10:00:00Z"))
     fields = {
-        "id": pid, "rule": "r", "playbook": "pod-failure",
+        "id": pid,
+        "rule": "r",
+        "playbook": "pod-failure",
         "alert": {"fingerprint": "fp", "labels": {"alertname": "A"}},
         "target": {"kind": "Pod", "namespace": "shop", "name": "web-1"},
-        "created_at": iso(store_clock), "expires_at": expiry_after(store_clock, 3600), "record_id": "r-" + pid[2:],
+        "created_at": iso(store_clock),
+        "expires_at": expiry_after(store_clock, 3600),
+        "record_id": "r-" + pid[2:],
     }
     fields.update(overrides)
     return Proposal(**fields)
@@ -42,8 +46,9 @@ def test_create_is_idempotent(store: ProposalStore) -> None:
 
 def test_transition_moves_indexes_and_keeps_history(store: ProposalStore) -> None:
     proposal, _ = store.create(make())
-    approved = store.transition(proposal.id, "approved", expect=["pending"],
-                                mutate=lambda p: setattr(p, "decided_by", "alice"))
+    approved = store.transition(
+        proposal.id, "approved", expect=["pending"], mutate=lambda p: setattr(p, "decided_by", "alice")
+    )
     assert approved.status == "approved" and approved.decided_by == "alice"
     assert store.get(proposal.id).status == "approved"
     assert store.list("pending") == [] and [p.id for p in store.list("approved")] == [proposal.id]
@@ -73,8 +78,12 @@ def test_racing_decisions_exactly_one_wins(store: ProposalStore, redis_server) -
         target = "approved" if index % 2 else "rejected"
         barrier.wait()
         try:
-            own.transition(proposal.id, target, expect=["pending"],
-                           mutate=lambda p: setattr(p, "decided_by", f"user-{index}"))
+            own.transition(
+                proposal.id,
+                target,
+                expect=["pending"],
+                mutate=lambda p: setattr(p, "decided_by", f"user-{index}"),
+            )
             outcomes.append(target)
         except Conflict:
             outcomes.append("conflict")

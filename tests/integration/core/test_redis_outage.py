@@ -25,8 +25,12 @@ def test_webhook_answers_503_while_redis_is_down_and_loses_nothing(tmp_path) -> 
         client = create_app(context, token_book()).test_client()
 
         def send(body):
-            return client.post("/webhooks/alertmanager", data=json.dumps(body), headers=auth("webhook"),
-                               content_type="application/json")
+            return client.post(
+                "/webhooks/alertmanager",
+                data=json.dumps(body),
+                headers=auth("webhook"),
+                content_type="application/json",
+            )
 
         first = send(webhook(alert(pod="before-1")))
         assert first.status_code == 202
@@ -59,19 +63,36 @@ def test_acknowledged_alerts_survive_a_redis_restart_with_persistence(tmp_path) 
     port = free_port()
     workdir = tmp_path / "aof"
     workdir.mkdir()
-    argv = ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "yes",
-            "--appendfsync", "always", "--dir", str(workdir)]
+    argv = [
+        "redis-server",
+        "--bind",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--save",
+        "",
+        "--appendonly",
+        "yes",
+        "--appendfsync",
+        "always",
+        "--dir",
+        str(workdir),
+    ]
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_for_port(port, proc=proc)
         url = f"redis://127.0.0.1:{port}/0"
         connection = redis.Redis.from_url(url)
-        context = Context(settings=Settings.model_validate({"redis": {"url": url}}), redis=connection,
-                          rules=RuleRegistry(DEFAULT_RULES_DIR))
+        context = Context(
+            settings=Settings.model_validate({"redis": {"url": url}}),
+            redis=connection,
+            rules=RuleRegistry(DEFAULT_RULES_DIR),
+        )
         client = create_app(context, token_book()).test_client()
         for index in range(5):
-            response = client.post("/webhooks/alertmanager", json=webhook(alert(pod=f"pod-{index}")),
-                                   headers=auth("webhook"))
+            response = client.post(
+                "/webhooks/alertmanager", json=webhook(alert(pod=f"pod-{index}")), headers=auth("webhook")
+            )
             assert response.status_code == 202
         proc.kill()  # no graceful shutdown
         proc.wait()
@@ -86,7 +107,9 @@ def test_acknowledged_alerts_survive_a_redis_restart_with_persistence(tmp_path) 
                 import time
 
                 time.sleep(0.05)
-        pods = sorted(job.args[0]["labels"]["pod"] for job in Queue("alerts", connection=restarted).get_jobs())
+        pods = sorted(
+            job.args[0]["labels"]["pod"] for job in Queue("alerts", connection=restarted).get_jobs()
+        )
         assert pods == [f"pod-{index}" for index in range(5)]
     finally:
         proc.kill()

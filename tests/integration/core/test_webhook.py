@@ -14,8 +14,13 @@ from tests.integration.core.conftest import alert, auth, webhook
 def post(client, body, role="webhook", **kwargs):
     data = body if isinstance(body, bytes | str) else json.dumps(body)
     headers = {**auth(role), **kwargs.pop("headers", {})}
-    return client.post("/webhooks/alertmanager", data=data, headers=headers,
-                       content_type=kwargs.pop("content_type", "application/json"), **kwargs)
+    return client.post(
+        "/webhooks/alertmanager",
+        data=data,
+        headers=headers,
+        content_type=kwargs.pop("content_type", "application/json"),
+        **kwargs,
+    )
 
 
 def queued(redis_conn, name="alerts"):
@@ -74,8 +79,11 @@ def test_only_webhook_tokens_may_post(client, role, status) -> None:
 
 
 def test_unknown_token_is_401(client) -> None:
-    response = client.post("/webhooks/alertmanager", json=webhook(alert()),
-                           headers={"Authorization": "Bearer not-a-real-token-at-all"})
+    response = client.post(
+        "/webhooks/alertmanager",
+        json=webhook(alert()),
+        headers={"Authorization": "Bearer not-a-real-token-at-all"},
+    )
     assert response.status_code == 401
     assert response.get_json()["error"] == "unauthorized"
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
@@ -88,13 +96,19 @@ def test_wrong_content_type_is_415(client, redis_conn) -> None:
     assert queued(redis_conn) == []
 
 
-@pytest.mark.parametrize(("body", "field"), [
-    (b"{not json", None),
-    ({"version": "4"}, "alerts"),
-    ({"version": "4", "alerts": [{"status": "firing"}]}, "alerts[0].labels"),
-    ({"version": "4", "alerts": [{**alert(), "labels": {"alertname": ["list"]}}]}, "alerts[0].labels.alertname"),
-    ({"version": 4, "alerts": []}, "version"),
-])
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        (b"{not json", None),
+        ({"version": "4"}, "alerts"),
+        ({"version": "4", "alerts": [{"status": "firing"}]}, "alerts[0].labels"),
+        (
+            {"version": "4", "alerts": [{**alert(), "labels": {"alertname": ["list"]}}]},
+            "alerts[0].labels.alertname",
+        ),
+        ({"version": 4, "alerts": []}, "version"),
+    ],
+)
 def test_bad_payloads_are_400_and_name_the_field(client, redis_conn, body, field) -> None:
     response = post(client, body)
     assert response.status_code == 400
@@ -142,4 +156,5 @@ def test_health_and_openapi(client) -> None:
     document = client.get("/api/v1/openapi.json").get_json()
     assert document["openapi"].startswith("3.")
     assert {"/webhooks/alertmanager", "/api/v1/approvals/{id}/approve", "/api/v1/records/{id}"} <= set(
-        document["paths"])
+        document["paths"]
+    )

@@ -13,7 +13,8 @@ SCENARIOS = Path(__file__).resolve().parents[3] / "sandbox" / "scenarios"
 
 @pytest.fixture
 def pipeline(redis_conn, redis_server, tmp_path):
-    built = build_pipeline(SCENARIOS / "demo-crashloop", redis_conn, redis_server.url, tmp_path,
-                           fast_rules(tmp_path / "rules"))
+    built = build_pipeline(
+        SCENARIOS / "demo-crashloop", redis_conn, redis_server.url, tmp_path, fast_rules(tmp_path / "rules")
+    )
     yield built
     stop_pipeline(built)

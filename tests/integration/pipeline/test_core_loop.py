@@ -28,18 +28,26 @@ def test_alert_to_validated_rollback(pipeline) -> None:
     assert plan["kind"] == "Deployment" and plan["name"] == "checkout" and plan["patch_type"] == "json"
     assert plan["guard"] == {"generation": before["metadata"]["generation"]}
     # Nothing touched the cluster before approval.
-    assert pipeline.cluster.get("Deployment", "shop", "checkout")["metadata"]["generation"] == \
-        before["metadata"]["generation"]
+    assert (
+        pipeline.cluster.get("Deployment", "shop", "checkout")["metadata"]["generation"]
+        == before["metadata"]["generation"]
+    )
 
     client = pipeline.client
     shown = client.get(f"/api/v1/approvals/{proposal.id}", headers=auth("viewer")).get_json()
     assert shown["status"] == "pending"
-    approved = client.post(f"/api/v1/approvals/{proposal.id}/approve", json={"comment": "roll it back"},
-                           headers=auth("approver"))
+    approved = client.post(
+        f"/api/v1/approvals/{proposal.id}/approve", json={"comment": "roll it back"}, headers=auth("approver")
+    )
     assert approved.status_code == 200
 
-    final = pipeline.work(until=lambda: pipeline.context.proposals.get(proposal.id).status
-                          in {"validated", "regressed", "failed", "unknown"}, timeout=60)
+    final = pipeline.work(
+        until=lambda: (
+            pipeline.context.proposals.get(proposal.id).status
+            in {"validated", "regressed", "failed", "unknown"}
+        ),
+        timeout=60,
+    )
     assert final
     done = pipeline.context.proposals.get(proposal.id)
     assert done.status == "validated", done.validation
@@ -54,9 +62,24 @@ def test_alert_to_validated_rollback(pipeline) -> None:
 
     record = client.get(f"/api/v1/records/{done.record_id}", headers=auth("viewer")).get_json()
     kinds = [entry["kind"] for entry in record["entries"]]
-    for expected in ("alert_received", "rule_matched", "evidence_query", "evidence", "diagnosis", "proposal",
-                     "notification", "approval", "execution_started", "preconditions_passed", "dry_run",
-                     "snapshot", "applied", "execution_finished", "validation_check", "validation_result"):
+    for expected in (
+        "alert_received",
+        "rule_matched",
+        "evidence_query",
+        "evidence",
+        "diagnosis",
+        "proposal",
+        "notification",
+        "approval",
+        "execution_started",
+        "preconditions_passed",
+        "dry_run",
+        "snapshot",
+        "applied",
+        "execution_finished",
+        "validation_check",
+        "validation_result",
+    ):
         assert expected in kinds, (expected, kinds)
     assert kinds.index("approval") < kinds.index("applied") < kinds.index("validation_result")
     approval = next(e for e in record["entries"] if e["kind"] == "approval")["data"]
@@ -65,7 +88,9 @@ def test_alert_to_validated_rollback(pipeline) -> None:
     assert applied["patch"] == plan["patch"]
     queries = [e["data"] for e in record["entries"] if e["kind"] == "evidence_query"]
     assert any(q["name"] == "restarts_1h" and q["value"] is not None for q in queries)
-    md = client.get(f"/api/v1/records/{done.record_id}?format=md", headers=auth("viewer")).get_data(as_text=True)
+    md = client.get(f"/api/v1/records/{done.record_id}?format=md", headers=auth("viewer")).get_data(
+        as_text=True
+    )
     assert "validation result" in md and "roll it back" in md
 
 
@@ -74,8 +99,9 @@ def test_rejected_proposal_changes_nothing(pipeline) -> None:
     before = pipeline.cluster.get("Deployment", "shop", "checkout")
     pipeline.post_alerts(crash_alert(pod))
     proposal = pipeline.work(until=lambda: pipeline.proposals("pending"))[0]
-    response = pipeline.client.post(f"/api/v1/approvals/{proposal.id}/reject", json={"reason": "planned change"},
-                                    headers=auth("approver"))
+    response = pipeline.client.post(
+        f"/api/v1/approvals/{proposal.id}/reject", json={"reason": "planned change"}, headers=auth("approver")
+    )
     assert response.status_code == 200
     pipeline.work()
     after = pipeline.cluster.get("Deployment", "shop", "checkout")
@@ -89,8 +115,13 @@ def test_changed_target_is_refused_at_execution(pipeline) -> None:
     pipeline.post_alerts(crash_alert(pod))
     proposal = pipeline.work(until=lambda: pipeline.proposals("pending"))[0]
     kube = pipeline.context.kube
-    kube.patch_deployment("shop", "checkout", {"metadata": {"labels": {"touched": "yes"}},
-                                               "spec": {"replicas": 3}}, "strategic", dry_run=False)
+    kube.patch_deployment(
+        "shop",
+        "checkout",
+        {"metadata": {"labels": {"touched": "yes"}}, "spec": {"replicas": 3}},
+        "strategic",
+        dry_run=False,
+    )
     generation = pipeline.cluster.get("Deployment", "shop", "checkout")["metadata"]["generation"]
     pipeline.client.post(f"/api/v1/approvals/{proposal.id}/approve", headers=auth("approver"))
     pipeline.work(until=lambda: pipeline.context.proposals.get(proposal.id).status == "failed")
@@ -106,8 +137,10 @@ def test_denied_namespace_is_never_touched(pipeline) -> None:
     pipeline.post_alerts(crash_alert(pod))
     pipeline.work()
     assert pipeline.proposals() == []
-    record_ids = [key.decode().removeprefix("aiops:record:").removesuffix(":meta")
-                  for key in pipeline.context.redis.scan_iter("aiops:record:*:meta")]
+    record_ids = [
+        key.decode().removeprefix("aiops:record:").removesuffix(":meta")
+        for key in pipeline.context.redis.scan_iter("aiops:record:*:meta")
+    ]
     assert len(record_ids) == 1
     entries = pipeline.context.records.get(record_ids[0])["entries"]
     assert entries[-1]["kind"] == "skipped" and "denied" in entries[-1]["data"]["reason"]

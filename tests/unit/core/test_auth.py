@@ -15,11 +15,13 @@ VIEWER = "viewer-token-0123456789ab"
 
 
 def book() -> TokenBook:
-    return TokenBook([
-        {"name": "alice", "role": "approver", "token": APPROVER},
-        {"name": "bob", "role": "viewer", "sha256": hashlib.sha256(VIEWER.encode()).hexdigest()},
-        {"name": "am", "role": "webhook", "token": "webhook-token-0123456789"},
-    ])
+    return TokenBook(
+        [
+            {"name": "alice", "role": "approver", "token": APPROVER},
+            {"name": "bob", "role": "viewer", "sha256": hashlib.sha256(VIEWER.encode()).hexdigest()},
+            {"name": "am", "role": "webhook", "token": "webhook-token-0123456789"},
+        ]
+    )
 
 
 def test_bearer_identifies_name_and_role() -> None:
@@ -39,9 +41,20 @@ def test_basic_auth_uses_the_password() -> None:
     assert identity is not None and identity.role == "webhook" and identity.may("ingest")
 
 
-@pytest.mark.parametrize("header", [None, "", "Bearer", "Bearer wrong-token-xxxxxxxxx", f"Token {APPROVER}",
-                                    "Basic !!!notbase64", "Basic " + base64.b64encode(b"nopassword").decode(),
-                                    f"Bearer {APPROVER}x", f"Bearer {APPROVER[:-1]}"])
+@pytest.mark.parametrize(
+    "header",
+    [
+        None,
+        "",
+        "Bearer",
+        "Bearer wrong-token-xxxxxxxxx",
+        f"Token {APPROVER}",
+        "Basic !!!notbase64",
+        "Basic " + base64.b64encode(b"nopassword").decode(),
+        f"Bearer {APPROVER}x",
+        f"Bearer {APPROVER[:-1]}",
+    ],
+)
 def test_unknown_or_malformed_headers_identify_nobody(header: str | None) -> None:
     assert book().identify(header) is None
 
@@ -50,15 +63,18 @@ def test_token_from_header_trims_whitespace() -> None:
     assert token_from_header(f"  Bearer   {APPROVER}  ") == APPROVER
 
 
-@pytest.mark.parametrize(("entries", "message"), [
-    ([{"name": "x", "role": "admin", "token": "a" * 20}], "role"),
-    ([{"name": "x", "role": "viewer", "token": "short"}], "16 characters"),
-    ([{"name": "x", "role": "viewer"}], "needs token or sha256"),
-    ([{"name": "x", "role": "viewer", "sha256": "zz"}], "not hex"),
-    ([{"name": "x", "role": "viewer", "sha256": "ab" * 10}], "64 hex"),
-    ([{"role": "viewer", "token": "a" * 20}], "name"),
-    (["just-a-string"], "mapping"),
-])
+@pytest.mark.parametrize(
+    ("entries", "message"),
+    [
+        ([{"name": "x", "role": "admin", "token": "a" * 20}], "role"),
+        ([{"name": "x", "role": "viewer", "token": "short"}], "16 characters"),
+        ([{"name": "x", "role": "viewer"}], "needs token or sha256"),
+        ([{"name": "x", "role": "viewer", "sha256": "zz"}], "not hex"),
+        ([{"name": "x", "role": "viewer", "sha256": "ab" * 10}], "64 hex"),
+        ([{"role": "viewer", "token": "a" * 20}], "name"),
+        (["just-a-string"], "mapping"),
+    ],
+)
 def test_bad_entries_are_refused_with_the_field_named(entries: list, message: str) -> None:
     with pytest.raises(SettingsError, match=message):
         TokenBook(entries)

@@ -12,14 +12,26 @@ from receiver.payload import normalise, parse_webhook
 
 def payload(**overrides) -> dict:
     body = {
-        "version": "4", "groupKey": "{}:{alertname=\"KubePodCrashLooping\"}", "truncatedAlerts": 0,
-        "status": "firing", "receiver": "aiops", "groupLabels": {}, "commonLabels": {}, "commonAnnotations": {},
+        "version": "4",
+        "groupKey": '{}:{alertname="KubePodCrashLooping"}',
+        "truncatedAlerts": 0,
+        "status": "firing",
+        "receiver": "aiops",
+        "groupLabels": {},
+        "commonLabels": {},
+        "commonAnnotations": {},
         "externalURL": "http://am:9093",
-        "alerts": [{
-            "status": "firing", "labels": {"alertname": "KubePodCrashLooping", "namespace": "shop", "pod": "p-1"},
-            "annotations": {"summary": "crash"}, "startsAt": "2026-11-25T10:00:00.123Z",
-            "endsAt": "0001-01-01T00:00:00Z", "generatorURL": "http://prom/graph", "fingerprint": "abc123",
-        }],
+        "alerts": [
+            {
+                "status": "firing",
+                "labels": {"alertname": "KubePodCrashLooping", "namespace": "shop", "pod": "p-1"},
+                "annotations": {"summary": "crash"},
+                "startsAt": "2026-11-25T10:00:00.123Z",
+                "endsAt": "0001-01-01T00:00:00Z",
+                "generatorURL": "http://prom/graph",
+                "fingerprint": "abc123",
+            }
+        ],
     }
     body.update(overrides)
     return body
@@ -47,17 +59,20 @@ def test_missing_fingerprint_is_derived_from_labels_stably() -> None:
     assert first["fingerprint"] == second["fingerprint"] and len(first["fingerprint"]) == 16
 
 
-@pytest.mark.parametrize(("mutate", "field"), [
-    (lambda b: b.update(version="3"), "version"),
-    (lambda b: b.pop("alerts"), "alerts"),
-    (lambda b: b.update(alerts="nope"), "alerts"),
-    (lambda b: b["alerts"][0].update(status="burning"), "alerts[0].status"),
-    (lambda b: b["alerts"][0].update(labels={"namespace": "x"}), "alerts[0].labels"),
-    (lambda b: b["alerts"][0].update(labels={"alertname": 5}), "alerts[0].labels.alertname"),
-    (lambda b: b["alerts"][0].update(startsAt="yesterday"), "alerts[0].startsAt"),
-    (lambda b: b["alerts"][0].pop("startsAt"), "alerts[0].startsAt"),
-    (lambda b: b.update(truncatedAlerts=-1), "truncatedAlerts"),
-])
+@pytest.mark.parametrize(
+    ("mutate", "field"),
+    [
+        (lambda b: b.update(version="3"), "version"),
+        (lambda b: b.pop("alerts"), "alerts"),
+        (lambda b: b.update(alerts="nope"), "alerts"),
+        (lambda b: b["alerts"][0].update(status="burning"), "alerts[0].status"),
+        (lambda b: b["alerts"][0].update(labels={"namespace": "x"}), "alerts[0].labels"),
+        (lambda b: b["alerts"][0].update(labels={"alertname": 5}), "alerts[0].labels.alertname"),
+        (lambda b: b["alerts"][0].update(startsAt="yesterday"), "alerts[0].startsAt"),
+        (lambda b: b["alerts"][0].pop("startsAt"), "alerts[0].startsAt"),
+        (lambda b: b.update(truncatedAlerts=-1), "truncatedAlerts"),
+    ],
+)
 def test_invalid_fields_are_named(mutate, field: str) -> None:
     body = payload()
     mutate(body)

@@ -23,15 +23,17 @@ def test_defaults_are_safe() -> None:
 def test_yaml_then_env_then_standard_variables(tmp_path: Path) -> None:
     config = tmp_path / "aiops.yaml"
     config.write_text("prometheus: {url: http://file:9090, timeout_s: 3}\nalerts: {dedup_window_s: 60}\n")
-    settings = load_settings(env={
-        "AIOPS_CONFIG": str(config),
-        "AIOPS_ALERTS_DEDUP_WINDOW_S": "120",
-        "PROMETHEUS_URL": "http://env:9090",
-        "REDIS_URL": "redis://127.0.0.1:1/0",
-        "AIOPS_RULES_DIR": str(tmp_path),
-        "AIOPS_TOKENS_FILE": str(tmp_path / "t.yaml"),
-        "AIOPS_NAMESPACES_ALLOW": "shop, web",
-    })
+    settings = load_settings(
+        env={
+            "AIOPS_CONFIG": str(config),
+            "AIOPS_ALERTS_DEDUP_WINDOW_S": "120",
+            "PROMETHEUS_URL": "http://env:9090",
+            "REDIS_URL": "redis://127.0.0.1:1/0",
+            "AIOPS_RULES_DIR": str(tmp_path),
+            "AIOPS_TOKENS_FILE": str(tmp_path / "t.yaml"),
+            "AIOPS_NAMESPACES_ALLOW": "shop, web",
+        }
+    )
     assert settings.prometheus.url == "http://env:9090"
     assert settings.prometheus.timeout_s == 3
     assert settings.alerts.dedup_window_s == 120
@@ -42,12 +44,15 @@ def test_yaml_then_env_then_standard_variables(tmp_path: Path) -> None:
     assert not settings.namespaces.permits("other")
 
 
-@pytest.mark.parametrize(("env", "message"), [
-    ({"AIOPS_ALERTS_DEDUP_WINDOW_S": "soon"}, "alerts.dedup_window_s (env AIOPS_ALERTS_DEDUP_WINDOW_S)"),
-    ({"AIOPS_LIMITS_MAX_BODY_BYTES": "0"}, "limits.max_body_bytes"),
-    ({"AIOPS_LOGGING_LEVEL": "LOUD"}, "logging.level"),
-    ({"AIOPS_NAMESPACES_ALLOW": "kube-system"}, "both allowed and denied"),
-])
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"AIOPS_ALERTS_DEDUP_WINDOW_S": "soon"}, "alerts.dedup_window_s (env AIOPS_ALERTS_DEDUP_WINDOW_S)"),
+        ({"AIOPS_LIMITS_MAX_BODY_BYTES": "0"}, "limits.max_body_bytes"),
+        ({"AIOPS_LOGGING_LEVEL": "LOUD"}, "logging.level"),
+        ({"AIOPS_NAMESPACES_ALLOW": "kube-system"}, "both allowed and denied"),
+    ],
+)
 def test_invalid_settings_name_the_setting(env: dict[str, str], message: str) -> None:
     with pytest.raises(SettingsError, match=message.replace("(", r"\(").replace(")", r"\)")):
         load_settings(env=env)
