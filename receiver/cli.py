@@ -123,7 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=cmd_serve)
 
     worker = sub.add_parser("worker", help="run an RQ worker")
-    worker.add_argument("--queues", default="alerts,actions,reports")
+    worker.add_argument("--queues", default="alerts,actions,advice,reports")
     worker.add_argument("--burst", action="store_true", help="exit when the queues are empty")
     worker.set_defaults(func=cmd_worker)
 

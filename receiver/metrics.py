@@ -16,7 +16,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram,
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from workers import counters
+from workers import counters, queues
 from workers.context import Context
 
 log = logging.getLogger(__name__)
@@ -53,7 +53,7 @@ class StoreCollector(Collector):
             totals = counters.read_all(self.context.redis)
             states = self.context.proposals.count_by_status()
             depths = {
-                name: self.context.redis.llen(f"rq:queue:{name}") for name in ("alerts", "actions", "reports")
+                name: self.context.redis.llen(f"rq:queue:{name}") for name in queues.ALL
             }
         except redis.RedisError as exc:
             log.warning("metrics: redis unavailable: %s", exc)

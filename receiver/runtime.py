@@ -91,8 +91,29 @@ def run_worker(
 
     ctx = context or build_context(settings, poll_rules=True)
     install(ctx)
+    warm_up(ctx)
     worker = build_worker(ctx, queue_names)
     return bool(worker.work(burst=burst, with_scheduler=True, logging_level=settings.logging.level))
+
+
+def warm_up(context: Context) -> None:
+    """Import the job modules and build the clients before RQ forks a work horse per job.
+
+    The horse's memory is thrown away after each job, so anything it loads itself is loaded again
+    for every job; loaded here, every horse inherits it.
+    """
+    import workers.advice
+    import workers.execution
+    import workers.investigation
+    import workers.jobs  # noqa: F401
+    from workers.playbooks import get_playbook
+
+    get_playbook("pod-failure")
+    _ = context.prometheus
+    try:
+        _ = context.kube
+    except Exception as exc:
+        log.warning("no Kubernetes client yet: %s", exc)
 
 
 def run_cron(settings: Settings, context: Context | None = None) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import redis
@@ -14,6 +15,16 @@ from tests.support.servers import RedisServer, running_redis
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
     with running_redis(tmp_path_factory.mktemp("redis")) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def scrape_slot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A real Prometheus scraping the fixed port that pipeline tests start their sandbox on."""
+    from tests.support.pipeline import start_scrape_slot
+
+    slot = start_scrape_slot(tmp_path_factory.mktemp("prometheus"))
+    yield slot
+    slot.prometheus.stop()
 
 
 @pytest.fixture

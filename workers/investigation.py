@@ -16,6 +16,7 @@ from rules.matcher import effective_risk
 from rules.render import render_rule
 from workers import counters, queues
 from workers.actions.catalog import ACTIONS
+from workers.advisers.redaction import redact_value
 from workers.context import Context
 from workers.errors import ActionRefused, Conflict, NotFound
 from workers.evidence.gather import gather, summary
@@ -171,9 +172,9 @@ def investigate(context: Context, alert: dict[str, Any], rule_name: str) -> str 
     if proposal.approval == "auto":
         approve_automatically(context, proposal)
     if list(rule.evidence.ai):
-        Queue(queues.ALERTS, connection=context.redis).enqueue_call(
+        Queue(queues.ADVICE, connection=context.redis).enqueue_call(
             "workers.jobs.consult_advisers",
-            args=(pid, list(rule.evidence.ai)),
+            args=(pid, list(rule.evidence.ai), redact_value(evidence)),
             job_id=f"advise-{inv}",
             **queues.rq_options(queues.ADVISE_OPTIONS),
         )

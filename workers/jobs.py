@@ -54,7 +54,7 @@ def expire() -> list[str]:
     return execution.expire_pending(current())
 
 
-def consult_advisers(proposal_id: str, advisers: list[str]) -> int:
+def consult_advisers(proposal_id: str, advisers: list[str], evidence: dict[str, Any]) -> int:
     from workers.advice import attach_advice
 
-    return attach_advice(current(), proposal_id, advisers)
+    return attach_advice(current(), proposal_id, advisers, evidence)

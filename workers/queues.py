@@ -9,8 +9,9 @@ from rq import Callback, Queue, Retry
 
 ALERTS = "alerts"
 ACTIONS = "actions"
+ADVICE = "advice"  # AI advisers: slow (minutes), so never in front of investigations
 REPORTS = "reports"
-ALL = (ALERTS, ACTIONS, REPORTS)
+ALL = (ALERTS, ACTIONS, ADVICE, REPORTS)
 
 # Investigations are idempotent (deterministic proposal ids), so a crashed one is simply run again.
 INVESTIGATE_OPTIONS: dict[str, Any] = {

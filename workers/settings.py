@@ -306,3 +306,8 @@ def load_settings(env: Mapping[str, str] | None = None, config_file: str | Path 
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
         raise SettingsError(f"setting {where}{_env_name(first['loc'])}: {first['msg']}") from exc
+
+
+def child_environment(overrides: Mapping[str, str]) -> dict[str, str]:
+    """This process's environment plus ``overrides``, for a child process (the demo's worker)."""
+    return {**os.environ, **overrides}

@@ -153,7 +153,7 @@ def test_receiver_pod_disruption_budget(rendered: Rendered) -> None:
 def test_worker_serves_the_three_queues(rendered: Rendered) -> None:
     worker = _workload(rendered, "worker")
     (container,) = worker["spec"]["template"]["spec"]["containers"]
-    assert container["args"] == ["worker", "--queues", "alerts,actions,reports"]
+    assert container["args"] == ["worker", "--queues", "alerts,actions,advice,reports"]
     autoscaled = rendered.of_kind("HorizontalPodAutoscaler") or rendered.of_kind("ScaledObject")
     assert ("replicas" in worker["spec"]) is not bool(autoscaled)
     assert worker["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] >= 60
@@ -212,6 +212,7 @@ def test_keda_scales_workers_on_rq_queue_lengths(render_set: Any) -> None:
     assert [t["metadata"]["listName"] for t in spec["triggers"]] == [
         "rq:queue:alerts",
         "rq:queue:actions",
+        "rq:queue:advice",
         "rq:queue:reports",
     ]
     for trigger in spec["triggers"]:

@@ -10,15 +10,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 import yaml
 from rq import SimpleWorker
 
 from receiver.app import create_app
 from receiver.auth import TokenBook
 from rules.registry import RuleRegistry
+from sandbox.localprom import BinaryServer, free_port, start_prometheus, wait_for_series
 from sandbox.server import SandboxCluster
-from tests.support.servers import BinaryServer, start_prometheus
 from workers import queues
 from workers.context import Context, install
 from workers.kube import Kube
@@ -47,16 +46,6 @@ def fast_rules(directory: Path, after: str = "1s", window: str = "3s", cooldown:
             rule["cooldown"] = cooldown
         (directory / source.name).write_text(yaml.safe_dump(rule, sort_keys=False))
     return directory
-
-
-def wait_for_series(prometheus: BinaryServer, query: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = httpx.get(f"{prometheus.url}/api/v1/query", params={"query": query}, timeout=5).json()
-        if result["data"]["result"]:
-            return
-        time.sleep(0.2)
-    raise TimeoutError(f"Prometheus has no {query} after {timeout}s")
 
 
 @dataclass
@@ -133,20 +122,36 @@ def crash_alert(
     }
 
 
+@dataclass
+class ScrapeSlot:
+    """A Prometheus that scrapes one fixed loopback port; each test starts its sandbox on that port.
+
+    Prometheus hands new targets to its scrapers at most every 5 s, so one long-lived target that
+    the tests' sandboxes take turns on saves those seconds per test.
+    """
+
+    prometheus: BinaryServer
+    port: int
+
+
+def start_scrape_slot(workdir: Path) -> ScrapeSlot:
+    port = free_port()
+    return ScrapeSlot(start_prometheus(workdir, [f"127.0.0.1:{port}"]), port)
+
+
 def build_pipeline(
     scenario: Path,
     redis_conn: Any,
     redis_url: str,
     workdir: Path,
     rules_dir: Path,
-    with_prometheus: bool = True,
+    slot: ScrapeSlot | None = None,
 ) -> Pipeline:
-    cluster = SandboxCluster.from_dir(scenario).start()
     prometheus = None
     prometheus_url = "http://127.0.0.1:9"  # nothing listens: queries fail fast and are recorded
-    if with_prometheus:
-        host = cluster.url.removeprefix("http://")
-        prometheus = start_prometheus(workdir / "prometheus", [host])
+    cluster = SandboxCluster.from_dir(scenario).start(port=slot.port if slot else 0)
+    if slot is not None:
+        prometheus = slot.prometheus
         prometheus_url = prometheus.url
         wait_for_series(prometheus, "kube_pod_container_status_restarts_total")
     settings = Settings.model_validate(
@@ -171,5 +176,3 @@ def build_pipeline(
 
 def stop_pipeline(pipeline: Pipeline) -> None:
     pipeline.cluster.stop()
-    if pipeline.prometheus is not None:
-        pipeline.prometheus.stop()

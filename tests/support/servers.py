@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -12,22 +11,17 @@ from pathlib import Path
 
 import redis
 
+from sandbox.localprom import BinaryServer, find_binary, free_port, start_prometheus, wait_for_port
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for_port(port: int, timeout: float = 20.0, proc: subprocess.Popen | None = None) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode} before listening on {port}")
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return
-        time.sleep(0.05)
-    raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout}s")
+__all__ = [
+    "BinaryServer",
+    "RedisServer",
+    "free_port",
+    "running_redis",
+    "start_alertmanager",
+    "start_prometheus",
+    "wait_for_port",
+]
 
 
 class RedisServer:
@@ -102,78 +96,6 @@ def running_redis(workdir: Path) -> Iterator[RedisServer]:
         server.stop()
 
 
-class BinaryServer:
-    """A real server binary (prometheus, alertmanager) on a free loopback port, stopped on exit."""
-
-    def __init__(self, argv: list[str], port: int, log_path: Path) -> None:
-        self.argv = argv
-        self.port = port
-        self.log_path = log_path
-        self.proc: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self, ready_path: str = "/-/ready", timeout: float = 30.0) -> BinaryServer:
-        import httpx
-
-        log = self.log_path.open("wb")
-        self.proc = subprocess.Popen(self.argv, stdout=log, stderr=subprocess.STDOUT)
-        wait_for_port(self.port, timeout, self.proc)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(self.url + ready_path, timeout=1).status_code == 200:
-                    return self
-            time.sleep(0.1)
-        raise TimeoutError(f"{self.argv[0]} not ready; log: {self.log_path.read_text()[-2000:]}")
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-
-def require_binary(*names: str) -> str:
-    for name in names:
-        found = shutil.which(name)
-        if found:
-            return found
-    raise RuntimeError(
-        f"none of {names} is installed: .ci/run installs them (apt-get install -y "
-        "prometheus prometheus-alertmanager)"
-    )
-
-
-def start_prometheus(workdir: Path, scrape_targets: list[str], scrape_interval: str = "1s") -> BinaryServer:
-    """A real Prometheus scraping ``scrape_targets`` (host:port) every ``scrape_interval``."""
-    import yaml
-
-    workdir.mkdir(parents=True, exist_ok=True)
-    config = {
-        "global": {"scrape_interval": scrape_interval, "evaluation_interval": scrape_interval},
-        "scrape_configs": [
-            {"job_name": "kube-state-metrics", "static_configs": [{"targets": scrape_targets}]}
-        ],
-    }
-    (workdir / "prometheus.yml").write_text(yaml.safe_dump(config))
-    port = free_port()
-    argv = [
-        require_binary("prometheus"),
-        f"--config.file={workdir / 'prometheus.yml'}",
-        f"--storage.tsdb.path={workdir / 'data'}",
-        f"--web.listen-address=127.0.0.1:{port}",
-        "--web.enable-lifecycle",
-        "--log.level=warn",
-    ]
-    return BinaryServer(argv, port, workdir / "prometheus.log").start()
-
-
 def start_alertmanager(workdir: Path, webhook_url: str, token: str) -> BinaryServer:
     """A real Alertmanager whose only receiver is our webhook, with a bearer token."""
     import yaml
@@ -205,9 +127,12 @@ def start_alertmanager(workdir: Path, webhook_url: str, token: str) -> BinarySer
         ],
     }
     (workdir / "alertmanager.yml").write_text(yaml.safe_dump(config))
+    binary = find_binary("prometheus-alertmanager", "alertmanager")
+    if binary is None:
+        raise RuntimeError("alertmanager is not installed (apt-get install -y prometheus-alertmanager)")
     port = free_port()
     argv = [
-        require_binary("prometheus-alertmanager", "alertmanager"),
+        binary,
         f"--config.file={workdir / 'alertmanager.yml'}",
         f"--storage.path={workdir / 'data'}",
         f"--web.listen-address=127.0.0.1:{port}",

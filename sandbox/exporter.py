@@ -1,0 +1,315 @@
+"""``/metrics``: kube-state-metrics and cAdvisor series derived from the live store.
+
+Series names and labels follow kube-state-metrics v2 and the kubelet's cAdvisor endpoint, so the
+PromQL in rules works unchanged against a real Prometheus scraping the sandbox. Usage (memory,
+CPU) comes from the pod's outcome case or ``sandbox.aiops.dev/usage-*`` annotations, else from a
+small default; CPU counters grow with the sandbox clock since the container started.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from sandbox import podstatus
+from sandbox.resources import of_kind
+from sandbox.store import ObjectStore
+from sandbox.units import parse_quantity, parse_time
+
+ANNOTATION = "sandbox.aiops.dev/"
+_UNITS = {"cpu": "core", "memory": "byte", "ephemeral-storage": "byte", "storage": "byte"}
+_PHASES = ("Pending", "Running", "Succeeded", "Failed", "Unknown")
+_HELP = {
+    "kube_pod_container_status_restarts_total": (
+        "counter",
+        "The number of container restarts per container.",
+    ),
+    "container_cpu_usage_seconds_total": ("counter", "Cumulative cpu time consumed in seconds."),
+    "container_cpu_cfs_periods_total": ("counter", "Number of elapsed enforcement period intervals."),
+    "container_cpu_cfs_throttled_periods_total": ("counter", "Number of throttled period intervals."),
+}
+
+
+def _escape(value: Any) -> str:
+    return str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else repr(float(value))
+
+
+class Exposition:
+    """Samples grouped by family, written in the Prometheus text format (version 0.0.4)."""
+
+    def __init__(self) -> None:
+        self.families: dict[str, list[tuple[dict[str, Any], float]]] = defaultdict(list)
+
+    def add(self, name: str, labels: dict[str, Any], value: float) -> None:
+        self.families[name].append((labels, value))
+
+    def text(self) -> str:
+        out = []
+        for name in sorted(self.families):
+            kind, help_text = _HELP.get(name, ("gauge", name.replace("_", " ") + "."))
+            out += [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}"]
+            for labels, value in self.families[name]:
+                text = ",".join(f'{k}="{_escape(v)}"' for k, v in labels.items())
+                out.append(f"{name}{{{text}}} {_number(value)}")
+        return "\n".join(out) + "\n"
+
+
+def _resources(x: Exposition, name: str, base: dict[str, Any], amounts: dict[str, Any] | None) -> None:
+    for resource, amount in (amounts or {}).items():
+        unit = _UNITS.get(resource, "integer")
+        x.add(
+            name,
+            {**base, "resource": resource.replace(".", "_").replace("/", "_"), "unit": unit},
+            parse_quantity(amount),
+        )
+
+
+def _usage(pod: dict[str, Any], container: dict[str, Any], behaviour: Any) -> dict[str, float]:
+    annotations = pod["metadata"].get("annotations") or {}
+    case = behaviour.usage if behaviour is not None and behaviour.applies_to(container["name"]) else {}
+    resources = container.get("resources") or {}
+    usage: dict[str, float] = {}
+    for resource, default in (("memory", 32 * 2**20), ("cpu", 0.005)):
+        own = annotations.get(f"{ANNOTATION}usage-{resource}.{container['name']}")
+        value = own or annotations.get(f"{ANNOTATION}usage-{resource}") or case.get(resource)
+        if value is None:
+            request = (resources.get("requests") or resources.get("limits") or {}).get(resource)
+            usage[resource] = (
+                parse_quantity(request) * (0.5 if resource == "memory" else 0.1) if request else default
+            )
+        else:
+            usage[resource] = parse_quantity(value)
+    ratio = annotations.get(f"{ANNOTATION}cpu-throttled-ratio") or case.get("cpu_throttled_ratio")
+    cpu_limit = (resources.get("limits") or {}).get("cpu")
+    if ratio is None:
+        ratio = 0.25 if cpu_limit and usage["cpu"] >= 0.9 * parse_quantity(cpu_limit) else 0.0
+    usage["throttled"] = float(ratio)
+    return usage
+
+
+def _pod_series(x: Exposition, store: ObjectStore, pod: dict[str, Any], now: float) -> None:
+    meta, spec, status = pod["metadata"], pod.get("spec") or {}, pod.get("status") or {}
+    base = {"namespace": meta["namespace"], "pod": meta["name"], "uid": meta.get("uid", "")}
+    node = spec.get("nodeName", "")
+    owner: dict[str, Any] = next(iter(meta.get("ownerReferences") or []), {})
+    x.add(
+        "kube_pod_info",
+        {
+            **base,
+            "host_ip": status.get("hostIP", ""),
+            "pod_ip": status.get("podIP", ""),
+            "node": node,
+            "created_by_kind": owner.get("kind", ""),
+            "created_by_name": owner.get("name", ""),
+            "priority_class": "",
+        },
+        1,
+    )
+    x.add(
+        "kube_pod_owner",
+        {
+            **base,
+            "owner_kind": owner.get("kind", "<none>"),
+            "owner_name": owner.get("name", "<none>"),
+            "owner_is_controller": str(bool(owner.get("controller"))).lower(),
+        },
+        1,
+    )
+    x.add("kube_pod_created", base, parse_time(meta["creationTimestamp"]))
+    for phase in _PHASES:
+        x.add("kube_pod_status_phase", {**base, "phase": phase}, int(status.get("phase") == phase))
+    ready = next(
+        (c.get("status") for c in status.get("conditions") or [] if c.get("type") == "Ready"), "Unknown"
+    )
+    for condition in ("true", "false", "unknown"):
+        x.add("kube_pod_status_ready", {**base, "condition": condition}, int(ready.lower() == condition))
+    behaviour = store.behaviours.get(meta.get("uid", ""))
+    statuses = {c["name"]: c for c in status.get("containerStatuses") or []}
+    for container in spec.get("containers") or []:
+        labels = {**base, "container": container["name"]}
+        resources = container.get("resources") or {}
+        _resources(
+            x, "kube_pod_container_resource_requests", {**labels, "node": node}, resources.get("requests")
+        )
+        _resources(x, "kube_pod_container_resource_limits", {**labels, "node": node}, resources.get("limits"))
+        cs = statuses.get(container["name"])
+        if cs is None:
+            continue
+        _container_series(x, labels, cs)
+        state = cs.get("state") or {}
+        if "running" in state or "CrashLoopBackOff" in str(state.get("waiting")):
+            _cadvisor_series(x, pod, container, cs, usage=_usage(pod, container, behaviour), now=now)
+
+
+def _container_series(x: Exposition, labels: dict[str, Any], cs: dict[str, Any]) -> None:
+    state, last = cs.get("state") or {}, (cs.get("lastState") or {}).get("terminated")
+    x.add(
+        "kube_pod_container_info",
+        {
+            **labels,
+            "image_spec": cs.get("image", ""),
+            "image": cs.get("image", ""),
+            "image_id": cs.get("imageID", ""),
+            "container_id": cs.get("containerID", ""),
+        },
+        1,
+    )
+    x.add("kube_pod_container_status_restarts_total", labels, cs.get("restartCount", 0))
+    x.add("kube_pod_container_status_ready", labels, int(bool(cs.get("ready"))))
+    for which in ("running", "waiting", "terminated"):
+        x.add(f"kube_pod_container_status_{which}", labels, int(which in state))
+    if "waiting" in state:
+        x.add(
+            "kube_pod_container_status_waiting_reason",
+            {**labels, "reason": (state["waiting"] or {}).get("reason", "")},
+            1,
+        )
+    if "terminated" in state:
+        x.add(
+            "kube_pod_container_status_terminated_reason",
+            {**labels, "reason": state["terminated"].get("reason", "")},
+            1,
+        )
+    if last:
+        x.add(
+            "kube_pod_container_status_last_terminated_reason",
+            {**labels, "reason": last.get("reason", "")},
+            1,
+        )
+        x.add("kube_pod_container_status_last_terminated_exitcode", labels, last.get("exitCode", 0))
+
+
+def _cadvisor_series(
+    x: Exposition,
+    pod: dict[str, Any],
+    container: dict[str, Any],
+    cs: dict[str, Any],
+    *,
+    usage: dict[str, float],
+    now: float,
+) -> None:
+    meta = pod["metadata"]
+    started = (
+        (cs.get("state") or {}).get("running", {}).get("startedAt")
+        or ((cs.get("lastState") or {}).get("terminated") or {}).get("startedAt")
+        or meta["creationTimestamp"]
+    )
+    elapsed = max(0.0, now - parse_time(started))
+    qos = (pod.get("status") or {}).get("qosClass", "burstable").lower()
+    cid = cs.get("containerID", "").split("://")[-1]
+    labels = {
+        "container": container["name"],
+        "id": f"/kubepods/{qos}/pod{meta.get('uid', '')}/{cid}",
+        "image": container.get("image", ""),
+        "name": cid,
+        "namespace": meta["namespace"],
+        "pod": meta["name"],
+    }
+    x.add("container_memory_working_set_bytes", labels, usage["memory"])
+    x.add("container_cpu_usage_seconds_total", labels, round(usage["cpu"] * elapsed, 6))
+    limits = (container.get("resources") or {}).get("limits") or {}
+    if "memory" in limits:
+        x.add("container_spec_memory_limit_bytes", labels, parse_quantity(limits["memory"]))
+    if "cpu" in limits:
+        periods = int(elapsed / 0.1)
+        x.add("container_cpu_cfs_periods_total", labels, periods)
+        x.add("container_cpu_cfs_throttled_periods_total", labels, int(periods * usage["throttled"]))
+
+
+def _workload_series(x: Exposition, store: ObjectStore) -> None:
+    for dep in store.items(of_kind("Deployment")):
+        meta, spec, status = dep["metadata"], dep.get("spec") or {}, dep.get("status") or {}
+        labels = {"namespace": meta["namespace"], "deployment": meta["name"]}
+        x.add("kube_deployment_spec_replicas", labels, spec.get("replicas", 1))
+        x.add("kube_deployment_spec_paused", labels, int(bool(spec.get("paused"))))
+        x.add("kube_deployment_metadata_generation", labels, meta.get("generation", 1))
+        x.add("kube_deployment_status_observed_generation", labels, status.get("observedGeneration", 0))
+        for key, suffix in (
+            ("replicas", ""),
+            ("availableReplicas", "_available"),
+            ("readyReplicas", "_ready"),
+            ("unavailableReplicas", "_unavailable"),
+            ("updatedReplicas", "_updated"),
+        ):
+            x.add(f"kube_deployment_status_replicas{suffix}", labels, status.get(key, 0))
+    for rs in store.items(of_kind("ReplicaSet")):
+        meta = rs["metadata"]
+        labels = {"namespace": meta["namespace"], "replicaset": meta["name"]}
+        owner: dict[str, Any] = next(iter(meta.get("ownerReferences") or []), {})
+        x.add(
+            "kube_replicaset_owner",
+            {
+                **labels,
+                "owner_kind": owner.get("kind", "<none>"),
+                "owner_name": owner.get("name", "<none>"),
+                "owner_is_controller": str(bool(owner.get("controller"))).lower(),
+            },
+            1,
+        )
+        x.add("kube_replicaset_spec_replicas", labels, (rs.get("spec") or {}).get("replicas", 1))
+        x.add(
+            "kube_replicaset_status_ready_replicas", labels, (rs.get("status") or {}).get("readyReplicas", 0)
+        )
+    for hpa in store.items(of_kind("HorizontalPodAutoscaler")):
+        meta, spec, status = hpa["metadata"], hpa.get("spec") or {}, hpa.get("status") or {}
+        labels = {"namespace": meta["namespace"], "horizontalpodautoscaler": meta["name"]}
+        x.add("kube_horizontalpodautoscaler_spec_min_replicas", labels, spec.get("minReplicas", 1))
+        x.add("kube_horizontalpodautoscaler_spec_max_replicas", labels, spec.get("maxReplicas", 1))
+        x.add(
+            "kube_horizontalpodautoscaler_status_current_replicas", labels, status.get("currentReplicas", 0)
+        )
+        x.add(
+            "kube_horizontalpodautoscaler_status_desired_replicas", labels, status.get("desiredReplicas", 0)
+        )
+
+
+def _node_series(x: Exposition, store: ObjectStore) -> None:
+    for node in store.items(of_kind("Node")):
+        name, status = node["metadata"]["name"], node.get("status") or {}
+        info = status.get("nodeInfo") or {}
+        internal = next(
+            (a["address"] for a in status.get("addresses") or [] if a.get("type") == "InternalIP"), ""
+        )
+        x.add(
+            "kube_node_info",
+            {
+                "node": name,
+                "kernel_version": info.get("kernelVersion", ""),
+                "os_image": info.get("osImage", ""),
+                "internal_ip": internal,
+                "kubelet_version": info.get("kubeletVersion", ""),
+                "container_runtime_version": info.get("containerRuntimeVersion", ""),
+            },
+            1,
+        )
+        x.add(
+            "kube_node_spec_unschedulable",
+            {"node": name},
+            int(bool((node.get("spec") or {}).get("unschedulable"))),
+        )
+        for condition in status.get("conditions") or []:
+            for value in ("true", "false", "unknown"):
+                x.add(
+                    "kube_node_status_condition",
+                    {"node": name, "condition": condition["type"], "status": value},
+                    int(condition.get("status", "Unknown").lower() == value),
+                )
+        _resources(x, "kube_node_status_capacity", {"node": name}, status.get("capacity"))
+        _resources(x, "kube_node_status_allocatable", {"node": name}, status.get("allocatable"))
+
+
+def render(store: ObjectStore) -> str:
+    """The whole exposition for one scrape."""
+    x = Exposition()
+    with store.lock:
+        now = store.clock.time()
+        pod_type = of_kind("Pod")
+        for pod in store.items(pod_type):
+            _pod_series(x, store, podstatus.view(store, pod_type, pod), now)
+        _workload_series(x, store)
+        _node_series(x, store)
+    return x.text()

@@ -1,0 +1,111 @@
+"""A real Prometheus (Debian's ``prometheus`` binary) on a free loopback port, scraping the sandbox.
+
+Used by the demo and the tests; never by the running service.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import yaml
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_port(port: int, timeout: float = 20.0, proc: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode} before listening on {port}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout}s")
+
+
+class BinaryServer:
+    """A server binary on a loopback port, with its log in a file; ``stop`` ends it."""
+
+    def __init__(self, argv: list[str], port: int, log_path: Path) -> None:
+        self.argv = argv
+        self.port = port
+        self.log_path = log_path
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, ready_path: str = "/-/ready", timeout: float = 30.0) -> BinaryServer:
+        with self.log_path.open("wb") as log:
+            self.proc = subprocess.Popen(self.argv, stdout=log, stderr=subprocess.STDOUT)
+        wait_for_port(self.port, timeout, self.proc)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(self.url + ready_path, timeout=1).status_code == 200:
+                    return self
+            time.sleep(0.1)
+        raise TimeoutError(f"{self.argv[0]} not ready; log: {self.log_path.read_text()[-2000:]}")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def find_binary(*names: str) -> str | None:
+    for name in names:
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def start_prometheus(workdir: Path, scrape_targets: list[str], scrape_interval: str = "1s") -> BinaryServer:
+    """A real Prometheus scraping ``scrape_targets`` (host:port) as job kube-state-metrics."""
+    binary = find_binary("prometheus")
+    if binary is None:
+        raise RuntimeError("prometheus is not installed (apt-get install -y prometheus)")
+    workdir.mkdir(parents=True, exist_ok=True)
+    config = {
+        "global": {"scrape_interval": scrape_interval, "evaluation_interval": scrape_interval},
+        "scrape_configs": [
+            {"job_name": "kube-state-metrics", "static_configs": [{"targets": scrape_targets}]}
+        ],
+    }
+    (workdir / "prometheus.yml").write_text(yaml.safe_dump(config))
+    port = free_port()
+    argv = [
+        binary,
+        f"--config.file={workdir / 'prometheus.yml'}",
+        f"--storage.tsdb.path={workdir / 'data'}",
+        f"--web.listen-address=127.0.0.1:{port}",
+        "--web.enable-lifecycle",
+        "--log.level=warn",
+    ]
+    return BinaryServer(argv, port, workdir / "prometheus.log").start()
+
+
+def wait_for_series(prometheus: BinaryServer, query: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = httpx.get(f"{prometheus.url}/api/v1/query", params={"query": query}, timeout=5).json()
+        if result["data"]["result"]:
+            return
+        time.sleep(0.2)
+    raise TimeoutError(f"Prometheus has no {query} after {timeout}s")
