@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
 from workers.advisers.redaction import redact
@@ -61,9 +63,34 @@ def _event_summary(event: dict[str, Any]) -> dict[str, Any]:
         "reason": event.get("reason"),
         "message": redact(event.get("message") or ""),
         "count": event.get("count") or 1,
+        "firstTimestamp": event.get("firstTimestamp") or event.get("eventTime"),
         "lastTimestamp": event.get("lastTimestamp") or event.get("eventTime"),
         "object": f"{involved.get('kind')}/{involved.get('name')}",
+        "fieldPath": involved.get("fieldPath"),
     }
+
+
+def _digest(value: Any) -> str:
+    """Env values are compared between revisions, never shown: a short digest is enough."""
+    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def template_containers(containers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What of a pod template's containers can break a start: image, command, args, env (digested)."""
+    return [
+        {
+            "name": c.get("name"),
+            "image": c.get("image"),
+            "command": c.get("command"),
+            "args": c.get("args"),
+            "env": [
+                {"name": e.get("name"), "value": _digest(e["value"] if "value" in e else e.get("valueFrom"))}
+                for e in c.get("env") or []
+            ],
+        }
+        for c in containers
+    ]
 
 
 def _owner_of(obj: dict[str, Any], kind: str) -> str | None:
@@ -105,6 +132,7 @@ def owner_chain(kube: Any, namespace: str, pod: dict[str, Any]) -> dict[str, Any
                 "replicaset": meta.get("name"),
                 "images": [c.get("image") for c in containers],
                 "env": {c.get("name"): sorted(e.get("name") for e in c.get("env") or []) for c in containers},
+                "containers": template_containers(containers),
                 "created": meta.get("creationTimestamp"),
             }
         )
