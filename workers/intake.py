@@ -19,6 +19,7 @@ from workers.context import Context
 from workers.errors import StoreUnavailable
 
 DEDUP_PREFIX = "aiops:dedup:"
+INCIDENT_PREFIX = "aiops:incident:"
 
 
 @dataclass
@@ -41,6 +42,21 @@ class IntakeResult:
 def dedup_key(alert: dict[str, Any]) -> str:
     identity = "\x00".join([alert["fingerprint"], alert["status"], alert.get("startsAt") or ""])
     return DEDUP_PREFIX + hashlib.sha256(identity.encode()).hexdigest()[:32]
+
+
+def incident_key(alert: dict[str, Any]) -> str | None:
+    """One key per (alert name, namespace, pod, container) for alerts about a pod.
+
+    Alertmanager and the watch source (`aiops watch`) describe the same failing container with
+    different fingerprints and start times; this key makes them one incident.
+    """
+    labels = alert["labels"]
+    if not labels.get("pod") or not labels.get("namespace"):
+        return None
+    identity = "\x00".join(
+        [labels["alertname"], labels["namespace"], labels["pod"], labels.get("container", "")]
+    )
+    return INCIDENT_PREFIX + hashlib.sha256(identity.encode()).hexdigest()[:32]
 
 
 def investigation_id(rule: str, alert: dict[str, Any]) -> str:
@@ -92,7 +108,8 @@ def ingest(context: Context, alerts: list[dict[str, Any]]) -> IntakeResult:
                 continue
             seen.add(key)
             plans.append((alert, key, _planned_jobs(context, alert)))
-        _commit(context.redis, queue, plans, context.settings.alerts.dedup_window_s, result)
+        windows = (context.settings.alerts.dedup_window_s, context.settings.alerts.incident_window_s)
+        _commit(context.redis, queue, plans, windows, result)
     except (redis.ConnectionError, redis.TimeoutError) as exc:
         raise StoreUnavailable(f"Redis is unreachable: {exc}") from exc
     return result
@@ -102,22 +119,30 @@ def _commit(
     connection: redis.Redis,
     queue: Queue,
     plans: list[tuple[dict[str, Any], str, list[dict[str, Any]]]],
-    window: int,
+    windows: tuple[int, int],
     result: IntakeResult,
 ) -> None:
-    keys = [key for _, key, _ in plans]
+    window, incident_window = windows
+    incidents = [incident_key(alert) for alert, _, _ in plans]
+    keys = [key for _, key, _ in plans] + sorted({key for key in incidents if key})
     base_duplicates = result.duplicates
     with connection.pipeline() as pipe:
         while True:
             try:
-                if keys:
-                    pipe.watch(*keys)
-                existing = pipe.mget(keys) if keys else []
+                pipe.watch(*keys)
+                markers = dict(zip(keys, pipe.mget(keys), strict=True)) if keys else {}
                 pipe.multi()
                 enqueued = duplicates = unmatched = 0
                 job_ids: list[str] = []
-                for (_alert, key, jobs), marker in zip(plans, existing, strict=True):
-                    if marker is not None:
+                claimed: set[str] = set()
+                for (alert, key, jobs), incident in zip(plans, incidents, strict=True):
+                    if alert["status"] == "resolved" and incident:
+                        pipe.delete(incident)  # a new episode after this one is a new incident
+                    if markers.get(key) is not None or (
+                        alert["status"] == "firing"
+                        and incident
+                        and (markers.get(incident) or incident in claimed)
+                    ):
                         duplicates += 1
                         continue
                     if not jobs:
@@ -125,6 +150,9 @@ def _commit(
                         pipe.set(key, "unmatched", ex=window)
                         continue
                     pipe.set(key, ",".join(job["job_id"] for job in jobs), ex=window)
+                    if alert["status"] == "firing" and incident:
+                        pipe.set(incident, key, ex=incident_window)
+                        claimed.add(incident)
                     for job in jobs:
                         queue.enqueue_call(
                             job["func"],

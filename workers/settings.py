@@ -91,6 +91,9 @@ class LimitSettings(Section):
 class AlertSettings(Section):
     dedup_window_s: int = Field(6 * 3600, gt=0)
     """Window in which a repeat of (fingerprint, status, startsAt) is a duplicate."""
+    incident_window_s: int = Field(3600, gt=0)
+    """Window in which alerts about the same pod, container and alert name, from any source (Alertmanager,
+    ``aiops watch``) or episode, are one incident; a resolved alert ends the incident early."""
     resolved_supersedes: bool = True
     """A resolved alert marks its pending proposals ``superseded``."""
 

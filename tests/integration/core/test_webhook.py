@@ -45,10 +45,31 @@ def test_same_alert_twice_in_one_payload_and_unmatched(client, redis_conn) -> No
     assert post(client, body).get_json() == {"received": 3, "enqueued": 1, "duplicates": 1, "unmatched": 1}
 
 
-def test_a_new_firing_episode_is_not_a_duplicate(client, redis_conn) -> None:
+def test_a_new_episode_after_resolution_is_a_new_incident(client, redis_conn) -> None:
     post(client, webhook(alert()))
+    # Still failing, re-fired with a new startsAt within the incident window: the same incident.
+    assert post(client, webhook(alert(starts="2026-11-25T10:30:00Z"))).get_json()["duplicates"] == 1
+    post(client, webhook(alert(status="resolved")))
     response = post(client, webhook(alert(starts="2026-11-25T12:00:00Z")))
     assert response.get_json()["enqueued"] == 1
+
+
+def test_watch_and_alertmanager_alerts_for_one_pod_are_one_incident(client, context, redis_conn) -> None:
+    from workers.intake import ingest
+
+    watched = alert(fingerprint="watch-shop-checkout-app", starts="2026-11-25T09:45:10Z")
+    watched["source"] = "watch"
+    watched["receivedAt"] = "2026-11-25T09:45:11Z"
+    watched["endsAt"] = None
+    assert ingest(context, [watched]).enqueued == 1
+    # Alertmanager's alert for the same pod and container arrives 15 minutes later.
+    response = post(client, webhook(alert()))
+    assert response.get_json() == {"received": 1, "enqueued": 0, "duplicates": 1, "unmatched": 0}
+    # Another container of the same pod is another incident.
+    other = alert(fingerprint="fp-other")
+    other["labels"] = {**other["labels"], "container": "sidecar"}
+    assert post(client, webhook(other)).get_json()["enqueued"] == 1
+    assert len(queued(redis_conn)) == 2
 
 
 def test_racing_replicas_make_one_job(client, context, redis_server) -> None:
