@@ -52,9 +52,7 @@ class StoreCollector(Collector):
         try:
             totals = counters.read_all(self.context.redis)
             states = self.context.proposals.count_by_status()
-            depths = {
-                name: self.context.redis.llen(f"rq:queue:{name}") for name in queues.ALL
-            }
+            depths = {name: self.context.redis.llen(f"rq:queue:{name}") for name in queues.ALL}
         except redis.RedisError as exc:
             log.warning("metrics: redis unavailable: %s", exc)
             up = GaugeMetricFamily("aiops_store_up", "1 when Redis answered this scrape.")

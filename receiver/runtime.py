@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import signal
 from collections.abc import Sequence
-from typing import Any
 
 from flask import Flask
 
@@ -63,7 +62,9 @@ def receiver_app(settings: Settings, dev: bool = False, context: Context | None 
 def serve(settings: Settings, host: str, port: int, dev: bool) -> None:
     """Serve the receiver: gunicorn normally, Flask's development server with ``dev``."""
     if dev:
-        receiver_app(settings, dev=True).run(host=host, port=port, threaded=True)
+        app = receiver_app(settings, dev=True)
+        reload_rules_on_sighup(app.extensions["aiops"])
+        app.run(host=host, port=port, threaded=True)
         return
     receiver_app(settings)  # fail fast, before forking workers, on bad tokens or rules
     from gunicorn.app.base import BaseApplication
@@ -92,6 +93,7 @@ def run_worker(
     ctx = context or build_context(settings, poll_rules=True)
     install(ctx)
     warm_up(ctx)
+    reload_rules_on_sighup(ctx)
     worker = build_worker(ctx, queue_names)
     return bool(worker.work(burst=burst, with_scheduler=True, logging_level=settings.logging.level))
 
@@ -134,5 +136,6 @@ def run_cron(settings: Settings, context: Context | None = None) -> None:
     scheduler.start()
 
 
-def stop_on_sigterm(handler: Any) -> None:
-    signal.signal(signal.SIGTERM, handler)
+def reload_rules_on_sighup(context: Context) -> None:
+    """`kill -HUP` re-reads the rules now; an invalid set keeps the last good one (see /readyz)."""
+    signal.signal(signal.SIGHUP, lambda signum, frame: context.rules.reload())

@@ -3,6 +3,8 @@ HTTP -> action -> validation -> audit record, asserted on the cluster's objects 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from tests.support.pipeline import auth, crash_alert
 
 REVISION = "deployment.kubernetes.io/revision"
@@ -144,3 +146,70 @@ def test_denied_namespace_is_never_touched(pipeline) -> None:
     assert len(record_ids) == 1
     entries = pipeline.context.records.get(record_ids[0])["entries"]
     assert entries[-1]["kind"] == "skipped" and "denied" in entries[-1]["data"]["reason"]
+
+
+def test_regression_during_the_watch_window_parks_a_revert(pipeline) -> None:
+    pod = crashing_pod(pipeline)
+    pipeline.post_alerts(crash_alert(pod))
+    proposal = pipeline.work(until=lambda: pipeline.proposals("pending"))[0]
+    pipeline.client.post(f"/api/v1/approvals/{proposal.id}/approve", headers=auth("approver"))
+    pipeline.work(until=lambda: pipeline.context.proposals.get(proposal.id).status == "succeeded")
+    # Someone ships the broken image again while the fix is being watched.
+    pipeline.context.kube.patch_deployment(
+        "shop",
+        "checkout",
+        {
+            "spec": {
+                "template": {
+                    "spec": {
+                        "containers": [{"name": "app", "image": "registry.example.com/shop/checkout:1.5.0"}]
+                    }
+                }
+            }
+        },
+        "strategic",
+        dry_run=False,
+    )
+    pipeline.work(
+        until=lambda: pipeline.context.proposals.get(proposal.id).status in {"validated", "regressed"}
+    )
+    done = pipeline.context.proposals.get(proposal.id)
+    assert done.status == "regressed"
+    failed = [r for r in done.validation["rounds"][-1]["results"] if r["ok"] is False]
+    assert failed, done.validation
+    revert = pipeline.context.proposals.get(f"{proposal.id}-revert")
+    assert revert.status == "pending" and revert.approval == "required" and revert.revert_of == proposal.id
+    restored = revert.action["plan"]["patch"][0]["value"]["spec"]["containers"][0]["image"]
+    assert restored.endswith(":1.5.0")  # the template from before the approved change
+    kinds = pipeline.context.records.kinds(done.record_id)
+    assert kinds[-2:] == ["validation_result", "revert_proposed"]
+
+
+def test_auto_approval_only_for_rules_that_allow_low_risk(
+    redis_conn, redis_server, tmp_path, scrape_slot
+) -> None:
+    import yaml
+
+    from tests.support.pipeline import build_pipeline, fast_rules, stop_pipeline
+
+    rules = fast_rules(tmp_path / "rules")
+    path = rules / "pod-crashloop.yaml"
+    rule = yaml.safe_load(path.read_text())
+    rule["remediation"] = {"actions": ["raise-memory-limit"], "approval": "auto", "risk": "low"}
+    path.write_text(yaml.safe_dump(rule))
+    scenario = Path(__file__).resolve().parents[3] / "sandbox" / "scenarios" / "oom-checkout"
+    built = build_pipeline(scenario, redis_conn, redis_server.url, tmp_path, rules, scrape_slot)
+    try:
+        expect = yaml.safe_load((scenario / "scenario.yaml").read_text())["expect"]["alert"]
+        built.post_alerts(crash_alert(expect["pod"], expect["namespace"], expect["container"]))
+        done = built.work(
+            until=lambda: [p for p in built.proposals() if p.status in {"validated", "regressed"}]
+        )[0]
+        assert done.status == "validated"
+        assert done.approval == "auto" and done.decided_by == "auto:pod-crashloop"
+        approval = next(
+            e for e in built.context.records.get(done.record_id)["entries"] if e["kind"] == "approval"
+        )
+        assert approval["data"]["auto"] is True
+    finally:
+        stop_pipeline(built)

@@ -1,0 +1,75 @@
+"""With every AI adviser configured but unreachable, an alert still gets its built-in proposal at once,
+and the record says which advisers were skipped and why."""
+
+from __future__ import annotations
+
+import time
+
+import yaml
+
+from tests.support.pipeline import crash_alert
+from tests.support.servers import free_port
+from workers.settings import AdviserSettings
+
+
+def test_unreachable_advisers_do_not_hold_up_the_proposal(pipeline, tmp_path) -> None:
+    closed = f"http://127.0.0.1:{free_port()}"
+    pipeline.context.settings.advisers = AdviserSettings.model_validate(
+        {
+            "budget_s": 20,
+            "kubectl_ai": {
+                "enabled": True,
+                "binary": str(tmp_path / "no-such-kubectl-ai"),
+                "kubeconfig": str(tmp_path / "readonly.kubeconfig"),
+            },
+            "kagent": {"enabled": True, "url": closed},
+            "holmesgpt": {"enabled": True, "url": closed},
+            "k8sgpt": {"enabled": True, "binary": str(tmp_path / "no-such-k8sgpt")},
+        }
+    )
+    rules_dir = pipeline.context.settings.rules.dir
+    path = rules_dir / "pod-crashloop.yaml"
+    rule = yaml.safe_load(path.read_text())
+    rule["evidence"]["ai"] = ["kubectl-ai", "kagent", "holmesgpt", "k8sgpt"]
+    path.write_text(yaml.safe_dump(rule))
+    assert pipeline.context.rules.reload()
+
+    pod = next(
+        p["metadata"]["name"]
+        for p in pipeline.cluster.list("Pod", "shop")
+        if p["metadata"]["name"].startswith("checkout")
+    )
+    pipeline.post_alerts(crash_alert(pod))
+    from rq import SimpleWorker
+
+    from workers import queues
+    from workers.context import install
+
+    install(pipeline.context)
+    started = time.monotonic()
+    SimpleWorker(
+        [queues.queue(queues.ALERTS, pipeline.context.redis)], connection=pipeline.context.redis
+    ).work(burst=True, logging_level="WARNING")
+    parked_after = time.monotonic() - started
+    proposal = pipeline.proposals("pending")[0]
+    assert proposal.advice == []  # the proposal did not wait for any adviser
+    assert parked_after < 5
+
+    pipeline.work(until=lambda: pipeline.context.proposals.get(proposal.id).advice)
+    advice = {item["adviser"]: item for item in pipeline.context.proposals.get(proposal.id).advice}
+    assert advice["builtin"]["status"] == "ok"
+    for name in ("kubectl-ai", "kagent", "holmesgpt", "k8sgpt"):
+        assert advice[name]["status"] in {"unavailable", "error", "skipped"}, advice[name]
+        assert advice[name]["detail"], f"{name}: the record must say why"
+    entries = [
+        e for e in pipeline.context.records.get(proposal.record_id)["entries"] if e["kind"] == "advice"
+    ]
+    assert [e["data"]["adviser"] for e in entries] == [
+        "builtin",
+        "kubectl-ai",
+        "kagent",
+        "holmesgpt",
+        "k8sgpt",
+    ]
+    kinds = pipeline.context.records.kinds(proposal.record_id)
+    assert kinds.index("proposal") < kinds.index("advice")
