@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import signal
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from flask import Flask
 
@@ -13,6 +14,9 @@ from receiver.auth import TokenBook
 from workers.context import Context, build_context, install
 from workers.errors import SettingsError
 from workers.settings import Settings
+
+if TYPE_CHECKING:
+    from workers.watch import WatchStats
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +48,8 @@ def configure_logging(settings: Settings) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.logging.level)
+    # Audit entries are the operations log's durable copy: they are written whatever the level.
+    logging.getLogger("aiops.audit").setLevel(logging.INFO)
 
 
 def receiver_app(settings: Settings, dev: bool = False, context: Context | None = None) -> Flask:
@@ -134,6 +140,22 @@ def run_cron(settings: Settings, context: Context | None = None) -> None:
         name="expire-proposals",
     )
     scheduler.start()
+
+
+def run_watch(
+    settings: Settings, namespaces: Sequence[str] | None = None, context: Context | None = None
+) -> WatchStats:
+    """The Kubernetes watch source (pods) until SIGTERM or SIGINT; returns what it did."""
+    from workers.watch import PodWatcher
+
+    ctx = context or build_context(settings, poll_rules=True)
+    watcher = PodWatcher(ctx, namespaces)
+    previous = {sig: signal.signal(sig, lambda *_: watcher.stop()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        return watcher.run()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def reload_rules_on_sighup(context: Context) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from rules.errors import RuleError
 from workers import execution, investigation
 from workers.context import current
 from workers.errors import PermanentError
@@ -20,7 +21,7 @@ def investigate(alert: dict[str, Any], rule_name: str) -> str | None:
     context = current()
     try:
         return investigation.investigate(context, alert, rule_name)
-    except PermanentError as exc:
+    except (PermanentError, RuleError) as exc:  # a rule that cannot render this alert: retrying won't help
         inv = investigation.investigation_id(rule_name, alert)
         context.records.append(f"r-{inv}", "investigation_failed", {"error": str(exc), "retry": False})
         log.warning("investigation %s failed permanently: %s", inv, exc)
