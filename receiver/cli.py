@@ -44,6 +44,15 @@ def cmd_cron(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_watch(args: argparse.Namespace) -> int:
+    from receiver.runtime import configure_logging, run_watch
+
+    settings = _settings(args)
+    configure_logging(settings)
+    run_watch(settings, args.namespace or None)
+    return 0
+
+
 def cmd_rules(args: argparse.Namespace) -> int:
     from receiver import rules_cli
 
@@ -128,6 +137,15 @@ def build_parser() -> argparse.ArgumentParser:
     worker.set_defaults(func=cmd_worker)
 
     sub.add_parser("cron", help="run the periodic-job scheduler").set_defaults(func=cmd_cron)
+
+    watch = sub.add_parser("watch", help="watch pods and turn container failures into alerts")
+    watch.add_argument(
+        "--namespace",
+        action="append",
+        metavar="NS",
+        help="watch only this namespace (repeatable; default: namespaces.allow, else every one not denied)",
+    )
+    watch.set_defaults(func=cmd_watch)
 
     rules = sub.add_parser("rules", help="lint, test or print the schema of rules")
     rules_sub = rules.add_subparsers(dest="verb", required=True)

@@ -199,6 +199,31 @@ class WorkerSettings(Section):
     """Grace after a missed heartbeat before a job counts as abandoned (RQ's fixed value is 60 s)."""
 
 
+class WatchSettings(Section):
+    """``aiops watch``: the Kubernetes watch source that turns pod failures into alerts within seconds."""
+
+    timeout_s: int = Field(300, gt=0)
+    """Server-side length of one watch request; the watch then resumes from the last resourceVersion."""
+    backoff_max_s: float = Field(30.0, gt=0)
+    """Longest wait before reconnecting after an error (the wait doubles from half a second)."""
+    waiting_reasons: list[str] = Field(
+        default_factory=lambda: [
+            "ImagePullBackOff",
+            "ErrImagePull",
+            "InvalidImageName",
+            "CreateContainerConfigError",
+            "CreateContainerError",
+        ]
+    )
+    """Waiting reasons reported as ``KubeContainerWaiting`` (CrashLoopBackOff is ``KubePodCrashLooping``)."""
+    oom_recent_s: int = Field(900, gt=0)
+    """At start-up, an OOM kill of a container that runs again counts only if it ended this recently."""
+    resolve_after_s: int = Field(900, ge=0)
+    """Seconds a container must run Ready to end its alerts (a crash loop is Ready briefly at each start)."""
+    send_resolved: bool = True
+    """Send a resolved alert when a container recovers or its pod is deleted; it ends the incident."""
+
+
 class LoggingSettings(Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     json_lines: bool = True
@@ -222,6 +247,7 @@ class Settings(Section):
     schedules: ScheduleSettings = Field(default_factory=ScheduleSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
+    watch: WatchSettings = Field(default_factory=WatchSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
 
     @field_validator("namespaces")

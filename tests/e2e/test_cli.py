@@ -27,6 +27,7 @@ def aiops(*args: str, env: dict[str, str] | None = None, timeout: float = 60) ->
         cwd=ROOT,
         capture_output=True,
         text=True,
+        check=False,
         timeout=timeout,
         env={**os.environ, **(env or {})},
     )
