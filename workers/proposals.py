@@ -9,6 +9,7 @@ jobs and several receiver replicas can never move a proposal twice. Allowed move
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import json
 from collections.abc import Callable, Iterable
@@ -167,10 +168,10 @@ class ProposalStore:
             raise NotFound(f"no proposal {proposal_id_}")
         return Proposal.model_validate_json(doc), version
 
-    def list(self, status: str | None = None, limit: int = 50) -> list[Proposal]:
+    def list(self, status: str | None = None, limit: int = 50) -> builtins.list[Proposal]:
         """Newest first; all states when ``status`` is None."""
         statuses = [status] if status else list(STATES)
-        scored: list[tuple[float, str]] = []
+        scored: builtins.list[tuple[float, str]] = []
         for state in statuses:
             for member, score in self.redis.zrevrange(STATUS_INDEX + state, 0, limit - 1, withscores=True):
                 scored.append((score, member.decode()))
@@ -183,10 +184,10 @@ class ProposalStore:
                 self.redis.zrem(STATUS_INDEX + (status or "pending"), pid)  # expired by retention
         return found
 
-    def ids_for_alert(self, fingerprint: str) -> list[str]:
+    def ids_for_alert(self, fingerprint: str) -> builtins.list[str]:
         return sorted(member.decode() for member in self.redis.smembers(BY_ALERT + fingerprint))
 
-    def ids_for_target(self, target: dict[str, str]) -> list[str]:
+    def ids_for_target(self, target: dict[str, str]) -> builtins.list[str]:
         return sorted(member.decode() for member in self.redis.smembers(BY_TARGET + target_key(target)))
 
     def count_by_status(self) -> dict[str, int]:
@@ -253,7 +254,7 @@ class ProposalStore:
 
         return self.update(proposal_id_, apply, expect=expect)
 
-    def due_for_expiry(self, now: datetime, limit: int = 500) -> list[str]:
+    def due_for_expiry(self, now: datetime, limit: int = 500) -> builtins.list[str]:
         due = []
         for member in self.redis.zrange(STATUS_INDEX + "pending", 0, -1):
             pid = member.decode()
