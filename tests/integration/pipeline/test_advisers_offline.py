@@ -73,3 +73,43 @@ def test_unreachable_advisers_do_not_hold_up_the_proposal(pipeline, tmp_path) ->
     ]
     kinds = pipeline.context.records.kinds(proposal.record_id)
     assert kinds.index("proposal") < kinds.index("advice")
+
+
+def test_adviser_suggestion_becomes_an_alternative_needing_approval(pipeline, tmp_path) -> None:
+    from tests.standins import KUBECTL_AI
+
+    readonly = tmp_path / "readonly.kubeconfig"
+    pipeline.cluster.write_kubeconfig(readonly, token="sandbox-readonly")
+    pipeline.context.settings.advisers = AdviserSettings.model_validate(
+        {"kubectl_ai": {"enabled": True, "binary": str(KUBECTL_AI), "kubeconfig": str(readonly)}}
+    )
+    path = pipeline.context.settings.rules.dir / "pod-crashloop.yaml"
+    rule = yaml.safe_load(path.read_text())
+    rule["evidence"]["ai"] = ["kubectl-ai"]
+    path.write_text(yaml.safe_dump(rule))
+    pipeline.context.rules.reload()
+
+    pod = next(
+        p["metadata"]["name"]
+        for p in pipeline.cluster.list("Pod", "shop")
+        if p["metadata"]["name"].startswith("checkout")
+    )
+    pipeline.post_alerts(crash_alert(pod))
+    pipeline.work(until=lambda: [p for p in pipeline.proposals("pending") if p.advice])
+    main = next(p for p in pipeline.proposals("pending") if "-alt-" not in p.id)
+    assert main.action["type"] == "rollback-deployment"
+    alternative = pipeline.context.proposals.get(main.alternatives[0]["proposal_id"])
+    assert alternative.status == "pending" and alternative.approval == "required"
+    assert alternative.action["type"] == "raise-memory-limit"
+    assert alternative.action["params"] == {
+        "deployment": "checkout",
+        "container": "app",
+        "memory_limit": "512Mi",
+    }
+    assert alternative.diagnosis["suggested_by"] == "kubectl-ai"
+    assert alternative.action["plan"]["name"] == "checkout"
+    kinds = pipeline.context.records.kinds(main.record_id)
+    assert "alternative_proposed" in kinds
+    generation = pipeline.cluster.get("Deployment", "shop", "checkout")["metadata"]["generation"]
+    pipeline.work()
+    assert pipeline.cluster.get("Deployment", "shop", "checkout")["metadata"]["generation"] == generation
