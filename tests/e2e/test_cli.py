@@ -196,3 +196,48 @@ def test_gunicorn_receiver_and_cli_verbs(tmp_path, redis_server, redis_conn) -> 
     assert again.returncode == 1 and "not pending" in again.stderr
     record = aiops("records", "show", "r-0001", env={"REDIS_URL": redis_server.url})
     assert record.returncode == 0 and "approval" in record.stdout
+
+
+@pytest.mark.slow
+def test_cron_process_expires_stale_proposals(redis_server, redis_conn) -> None:
+    from rq import SimpleWorker
+
+    from rules.registry import RuleRegistry
+    from tests.integration.core.test_approvals_api import park
+    from workers import queues
+    from workers.context import Context, install
+    from workers.settings import DEFAULT_RULES_DIR, Settings
+
+    context = Context(
+        settings=Settings.model_validate({"redis": {"url": redis_server.url}}),
+        redis=redis_conn,
+        rules=RuleRegistry(DEFAULT_RULES_DIR),
+    )
+    park(context, expires_in=-1)
+    env = {
+        **os.environ,
+        "REDIS_URL": redis_server.url,
+        "AIOPS_SCHEDULES_EXPIRE_INTERVAL_S": "1",
+        "AIOPS_LOGGING_LEVEL": "WARNING",
+    }
+    cron = subprocess.Popen(
+        [sys.executable, "-m", "receiver.cli", "cron"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        install(context)
+        deadline = time.monotonic() + 30
+        while context.proposals.get("p-0001").status == "pending" and time.monotonic() < deadline:
+            SimpleWorker([queues.queue(queues.ALERTS, redis_conn)], connection=redis_conn).work(
+                burst=True, logging_level="WARNING"
+            )
+            time.sleep(0.3)
+        assert context.proposals.get("p-0001").status == "expired"
+        assert "expired" in context.records.kinds("r-0001")
+    finally:
+        os.killpg(cron.pid, signal.SIGTERM)
+        cron.wait(timeout=15)
