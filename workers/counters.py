@@ -6,6 +6,8 @@ from typing import Any
 
 import redis
 
+from workers.connections import as_text
+
 KEY = "aiops:counters"
 
 
@@ -23,9 +25,9 @@ def increment(connection: Any, name: str, amount: int = 1, **labels: str) -> Non
 
 def read_all(connection: redis.Redis) -> dict[tuple[str, tuple[tuple[str, str], ...]], int]:
     """Every counter as {(name, ((label, value), ...)): total}."""
-    totals = {}
+    totals: dict[tuple[str, tuple[tuple[str, str], ...]], int] = {}
     for raw_field, raw_value in connection.hgetall(KEY).items():
-        name, _, inner = raw_field.decode().partition("|")
-        labels = tuple(tuple(pair.split("=", 1)) for pair in inner.split(",")) if inner else ()
-        totals[(name, labels)] = int(raw_value)
-    return totals  # type: ignore[return-value]
+        name, _, inner = as_text(raw_field).partition("|")
+        pairs = [pair.split("=", 1) for pair in inner.split(",")] if inner else []
+        totals[(name, tuple((key, value) for key, value in pairs))] = int(raw_value)
+    return totals

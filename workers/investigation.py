@@ -17,6 +17,7 @@ from rules.render import render_rule
 from workers import counters, queues
 from workers.actions.catalog import ACTIONS
 from workers.advisers.redaction import redact_value
+from workers.connections import as_text
 from workers.context import Context
 from workers.errors import ActionRefused, Conflict, NotFound
 from workers.evidence.gather import gather, summary
@@ -44,7 +45,7 @@ def _claim_cooldown(context: Context, rule: Any, target: dict[str, str], investi
     if context.redis.set(key, investigation, nx=True, ex=seconds):
         return None
     holder = context.redis.get(key)
-    holder_id = holder.decode() if holder else ""
+    holder_id = as_text(holder) if holder else ""
     return None if holder_id == investigation else holder_id
 
 

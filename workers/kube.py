@@ -8,7 +8,7 @@ stored exactly as the cluster sent them. API errors become the workers' error ty
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 import urllib3
 from kubernetes import client as k8s
@@ -67,32 +67,34 @@ class Kube:
         self.apps = k8s.AppsV1Api(api_client)
         self.timeout_s = timeout_s
 
-    def _call(self, what: str, func: Any, *args: Any, text: bool = False, **kwargs: Any) -> Any:
+    def _raw(self, what: str, func: Any, *args: Any, **kwargs: Any) -> bytes:
         try:
             response = func(*args, _preload_content=False, _request_timeout=self.timeout_s, **kwargs)
         except ApiException as exc:
             raise _translate(exc, what) from exc
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             raise TemporaryError(f"{what}: API server unreachable: {exc}") from exc
-        data = response.data
-        if text:
-            return data.decode("utf-8", errors="replace")
-        return json.loads(data) if data else {}
+        return bytes(response.data or b"")
+
+    def _call(self, what: str, func: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        data = self._raw(what, func, *args, **kwargs)
+        return cast(dict[str, Any], json.loads(data)) if data else {}
+
+    def _items(self, what: str, func: Any, *args: Any, **kwargs: Any) -> list[dict[str, Any]]:
+        return cast(list[dict[str, Any]], self._call(what, func, *args, **kwargs).get("items") or [])
 
     # reads
     def get_pod(self, namespace: str, name: str) -> dict[str, Any]:
         return self._call(f"get pod {namespace}/{name}", self.core.read_namespaced_pod, name, namespace)
 
     def list_pods(self, namespace: str, label_selector: str | None = None) -> list[dict[str, Any]]:
-        kwargs = {"label_selector": label_selector} if label_selector else {}
-        return self._call(f"list pods in {namespace}", self.core.list_namespaced_pod, namespace, **kwargs)[
-            "items"
-        ]
+        kwargs: dict[str, Any] = {"label_selector": label_selector} if label_selector else {}
+        return self._items(f"list pods in {namespace}", self.core.list_namespaced_pod, namespace, **kwargs)
 
     def pod_log(
         self, namespace: str, name: str, container: str, previous: bool, tail_lines: int, limit_bytes: int
     ) -> str:
-        return self._call(
+        data = self._raw(
             f"log of {namespace}/{name}/{container}",
             self.core.read_namespaced_pod_log,
             name,
@@ -101,17 +103,17 @@ class Kube:
             previous=previous,
             tail_lines=tail_lines,
             limit_bytes=limit_bytes,
-            text=True,
         )
+        return data.decode("utf-8", errors="replace")
 
     def events_for(self, namespace: str, kind: str, name: str) -> list[dict[str, Any]]:
         selector = f"involvedObject.kind={kind},involvedObject.name={name}"
-        return self._call(
+        return self._items(
             f"events of {kind} {namespace}/{name}",
             self.core.list_namespaced_event,
             namespace,
             field_selector=selector,
-        )["items"]
+        )
 
     def get_node(self, name: str) -> dict[str, Any]:
         return self._call(f"get node {name}", self.core.read_node, name)
@@ -122,10 +124,10 @@ class Kube:
         )
 
     def list_replicasets(self, namespace: str, label_selector: str | None = None) -> list[dict[str, Any]]:
-        kwargs = {"label_selector": label_selector} if label_selector else {}
-        return self._call(
+        kwargs: dict[str, Any] = {"label_selector": label_selector} if label_selector else {}
+        return self._items(
             f"list replicasets in {namespace}", self.apps.list_namespaced_replica_set, namespace, **kwargs
-        )["items"]
+        )
 
     def get_deployment(self, namespace: str, name: str) -> dict[str, Any]:
         return self._call(
@@ -147,7 +149,7 @@ class Kube:
         )
 
     def delete_pod(self, namespace: str, name: str, dry_run: bool) -> dict[str, Any]:
-        kwargs = {"dry_run": "All"} if dry_run else {}
+        kwargs: dict[str, Any] = {"dry_run": "All"} if dry_run else {}
         return self._call(
             f"delete pod {namespace}/{name}", self.core.delete_namespaced_pod, name, namespace, **kwargs
         )

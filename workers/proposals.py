@@ -19,6 +19,7 @@ from typing import Any
 import redis
 from pydantic import BaseModel, Field
 
+from workers.connections import as_text
 from workers.errors import Conflict, NotFound
 
 PREFIX = "aiops:proposal:"
@@ -162,19 +163,19 @@ class ProposalStore:
             raise NotFound(f"no proposal {proposal_id_}")
         return Proposal.model_validate_json(raw)
 
-    def _get_versioned(self, proposal_id_: str) -> tuple[Proposal, bytes]:
+    def _get_versioned(self, proposal_id_: str) -> tuple[Proposal, str]:
         doc, version = self.redis.hmget(PREFIX + proposal_id_, ["doc", "version"])
         if doc is None:
             raise NotFound(f"no proposal {proposal_id_}")
-        return Proposal.model_validate_json(doc), version
+        return Proposal.model_validate_json(doc), as_text(version)
 
     def list(self, status: str | None = None, limit: int = 50) -> builtins.list[Proposal]:
         """Newest first; all states when ``status`` is None."""
         statuses = [status] if status else list(STATES)
         scored: builtins.list[tuple[float, str]] = []
         for state in statuses:
-            for member, score in self.redis.zrevrange(STATUS_INDEX + state, 0, limit - 1, withscores=True):
-                scored.append((score, member.decode()))
+            entries: Any = self.redis.zrevrange(STATUS_INDEX + state, 0, limit - 1, withscores=True)
+            scored.extend((float(score), as_text(member)) for member, score in entries)
         scored.sort(reverse=True)
         found = []
         for _, pid in scored[:limit]:
@@ -185,10 +186,10 @@ class ProposalStore:
         return found
 
     def ids_for_alert(self, fingerprint: str) -> builtins.list[str]:
-        return sorted(member.decode() for member in self.redis.smembers(BY_ALERT + fingerprint))
+        return sorted(as_text(member) for member in self.redis.smembers(BY_ALERT + fingerprint))
 
     def ids_for_target(self, target: dict[str, str]) -> builtins.list[str]:
-        return sorted(member.decode() for member in self.redis.smembers(BY_TARGET + target_key(target)))
+        return sorted(as_text(member) for member in self.redis.smembers(BY_TARGET + target_key(target)))
 
     def count_by_status(self) -> dict[str, int]:
         pipe = self.redis.pipeline(transaction=False)
@@ -257,7 +258,7 @@ class ProposalStore:
     def due_for_expiry(self, now: datetime, limit: int = 500) -> builtins.list[str]:
         due = []
         for member in self.redis.zrange(STATUS_INDEX + "pending", 0, -1):
-            pid = member.decode()
+            pid = as_text(member)
             try:
                 proposal = self.get(pid)
             except NotFound:

@@ -119,7 +119,7 @@ def owner_chain(kube: Any, namespace: str, pod: dict[str, Any]) -> dict[str, Any
     deployment = kube.get_deployment(namespace, deployment_name)
     selector = (deployment.get("spec") or {}).get("selector", {}).get("matchLabels") or {}
     label_selector = ",".join(f"{k}={v}" for k, v in sorted(selector.items()))
-    revisions = []
+    revisions: list[dict[str, Any]] = []
     for rs in kube.list_replicasets(namespace, label_selector or None):
         if _owner_of(rs, "Deployment") != deployment_name:
             continue
@@ -136,7 +136,7 @@ def owner_chain(kube: Any, namespace: str, pod: dict[str, Any]) -> dict[str, Any
                 "created": meta.get("creationTimestamp"),
             }
         )
-    revisions.sort(key=lambda item: item["revision"], reverse=True)
+    revisions.sort(key=lambda item: int(item["revision"] or 0), reverse=True)
     deployment_revision = int(
         ((deployment.get("metadata") or {}).get("annotations") or {}).get(REVISION, 0) or 0
     )

@@ -106,27 +106,12 @@ def test_a_scenario_log_plants_a_secret_for_the_redaction_check() -> None:
     assert planted
 
 
-# Folders owned by the sandbox's author that rely on its loader filling in ownerReferences uids.
-UID_FILLED_BY_LOADER = {"demo-crashloop"}
-
-
-def _owner_without_uid(file: Path) -> bool:
-    documents = [doc for doc in yaml.safe_load_all(file.read_text(encoding="utf-8")) if doc]
-    refs = [ref for doc in documents for ref in (doc.get("metadata") or {}).get("ownerReferences") or []]
-    return any("uid" not in ref for ref in refs)
-
-
 def _manifest_params() -> list[object]:
-    params: list[object] = []
-    for path in SCENARIOS:
-        for file in manifest_files(path):
-            marks = []
-            if path.name in UID_FILLED_BY_LOADER and _owner_without_uid(file):
-                marks.append(
-                    pytest.mark.xfail(reason="ownerReferences without uid (the sandbox loader links them)")
-                )
-            params.append(pytest.param(file, marks=marks, id=str(file.relative_to(SCENARIOS_DIR))))
-    return params
+    return [
+        pytest.param(file, id=str(file.relative_to(SCENARIOS_DIR)))
+        for path in SCENARIOS
+        for file in manifest_files(path)
+    ]
 
 
 @pytest.mark.parametrize("file", _manifest_params())
