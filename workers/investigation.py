@@ -177,7 +177,10 @@ def investigate(context: Context, alert: dict[str, Any], rule_name: str) -> str 
             "workers.jobs.consult_advisers",
             args=(pid, list(rule.evidence.ai), redact_value(evidence)),
             job_id=f"advise-{inv}",
-            **queues.rq_options(queues.ADVISE_OPTIONS),
+            # The job outlives the adviser budget, so RQ never kills it (and its CLIs) mid-consultation.
+            **queues.rq_options(
+                {**queues.ADVISE_OPTIONS, "job_timeout": int(context.settings.advisers.budget_s) + 120}
+            ),
         )
     return pid
 
