@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from workers.proposals import STATES
+
 ERROR = {"$ref": "#/components/schemas/Error"}
 
 
@@ -33,19 +35,7 @@ ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}
 
 
 def openapi_document() -> dict[str, Any]:
-    states = [
-        "pending",
-        "approved",
-        "rejected",
-        "expired",
-        "superseded",
-        "executing",
-        "succeeded",
-        "failed",
-        "unknown",
-        "validated",
-        "regressed",
-    ]
+    states = list(STATES)
     return {
         "openapi": "3.1.0",
         "info": {

@@ -1,10 +1,12 @@
-"""People's decisions on proposals: approve (then queue the execution) or reject."""
+"""Decisions on proposals: approve (then queue the execution) or reject; people's and rules' alike."""
 
 from __future__ import annotations
 
+from rq import Queue
+
+from workers import queues
 from workers.context import Context
 from workers.errors import Conflict
-from workers.investigation import enqueue_execute
 from workers.proposals import Proposal, iso, parse_iso
 
 
@@ -19,31 +21,42 @@ def _expire_if_due(context: Context, proposal_id: str) -> None:
         context.records.append(expired.record_id, "expired", {"expires_at": expired.expires_at})
 
 
-def approve(context: Context, proposal_id: str, who: str, comment: str | None) -> Proposal:
-    """Approve a pending proposal and queue its execution; ``Conflict`` if it is not pending."""
+def _decide(
+    context: Context, proposal_id: str, to: str, who: str, note: str | None, note_key: str, auto: bool = False
+) -> Proposal:
     _expire_if_due(context, proposal_id)
     now = iso(context.clock())
 
     def mark(p: Proposal) -> None:
-        p.decided_by, p.decided_at, p.comment = who, now, comment
+        p.decided_by, p.decided_at, p.comment = who, now, note
 
-    proposal = context.proposals.transition(proposal_id, "approved", expect=["pending"], mutate=mark)
-    context.records.append(
-        proposal.record_id, "approval", {"decision": "approved", "by": who, "at": now, "comment": comment}
-    )
+    proposal = context.proposals.transition(proposal_id, to, expect=["pending"], mutate=mark)
+    entry: dict[str, object] = {"decision": to, "by": who, "at": now, note_key: note}
+    if auto:
+        entry["auto"] = True
+    context.records.append(proposal.record_id, "approval", entry)
+    return proposal
+
+
+def approve(
+    context: Context, proposal_id: str, who: str, comment: str | None, auto: bool = False
+) -> Proposal:
+    """Approve a pending proposal and queue its execution; ``Conflict`` if it is not pending."""
+    proposal = _decide(context, proposal_id, "approved", who, comment, "comment", auto)
     enqueue_execute(context, proposal_id)
     return proposal
 
 
 def reject(context: Context, proposal_id: str, who: str, reason: str | None) -> Proposal:
-    _expire_if_due(context, proposal_id)
-    now = iso(context.clock())
+    """Reject a pending proposal; ``Conflict`` if it is not pending."""
+    return _decide(context, proposal_id, "rejected", who, reason, "reason")
 
-    def mark(p: Proposal) -> None:
-        p.decided_by, p.decided_at, p.comment = who, now, reason
 
-    proposal = context.proposals.transition(proposal_id, "rejected", expect=["pending"], mutate=mark)
-    context.records.append(
-        proposal.record_id, "approval", {"decision": "rejected", "by": who, "at": now, "reason": reason}
+def enqueue_execute(context: Context, proposal_id: str) -> None:
+    Queue(queues.ACTIONS, connection=context.redis).enqueue_call(
+        "workers.jobs.execute",
+        args=(proposal_id,),
+        job_id=f"execute-{proposal_id}",
+        on_failure=queues.execute_failure_callback(),
+        **queues.rq_options(queues.EXECUTE_OPTIONS),
     )
-    return proposal

@@ -19,6 +19,7 @@ from workers.actions.catalog import ACTIONS
 from workers.advisers.redaction import redact_value
 from workers.connections import as_text
 from workers.context import Context
+from workers.decisions import approve
 from workers.errors import ActionRefused, Conflict, NotFound
 from workers.evidence.gather import gather, summary
 from workers.intake import investigation_id
@@ -171,7 +172,10 @@ def investigate(context: Context, alert: dict[str, Any], rule_name: str) -> str 
         {"event": "proposal_pending", "sinks": notify(context.settings.notify, proposal, "proposal pending")},
     )
     if proposal.approval == "auto":
-        approve_automatically(context, proposal)
+        # Rules may auto-approve low-risk actions; the approval is recorded as such.
+        approve(
+            context, proposal.id, f"auto:{proposal.rule}", "auto-approved: rule allows low risk", auto=True
+        )
     if list(rule.evidence.ai):
         Queue(queues.ADVICE, connection=context.redis).enqueue_call(
             "workers.jobs.consult_advisers",
@@ -276,39 +280,3 @@ def _supersede_older(context: Context, proposal: Proposal) -> None:
         except (Conflict, NotFound):
             continue  # only pending ones are superseded; the rest stay as they are
         context.records.append(old.record_id, "superseded", {"by": proposal.id})
-
-
-def approve_automatically(context: Context, proposal: Proposal) -> None:
-    """Rules may auto-approve low-risk actions; the approval is recorded as such."""
-    now = iso(context.clock())
-
-    def mark(p: Proposal) -> None:
-        p.decided_by, p.decided_at, p.comment = (
-            f"auto:{proposal.rule}",
-            now,
-            "auto-approved: rule allows low risk",
-        )
-
-    approved = context.proposals.transition(proposal.id, "approved", expect=["pending"], mutate=mark)
-    context.records.append(
-        approved.record_id,
-        "approval",
-        {
-            "decision": "approved",
-            "by": approved.decided_by,
-            "at": now,
-            "comment": approved.comment,
-            "auto": True,
-        },
-    )
-    enqueue_execute(context, approved.id)
-
-
-def enqueue_execute(context: Context, proposal_id_: str) -> None:
-    Queue(queues.ACTIONS, connection=context.redis).enqueue_call(
-        "workers.jobs.execute",
-        args=(proposal_id_,),
-        job_id=f"execute-{proposal_id_}",
-        on_failure=queues.execute_failure_callback(),
-        **queues.rq_options(queues.EXECUTE_OPTIONS),
-    )

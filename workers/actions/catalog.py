@@ -72,6 +72,36 @@ class RollbackDeployment:
         )
 
 
+def _container_patch(
+    kube: Any,
+    target: dict[str, str],
+    params: dict[str, Any],
+    evidence: dict[str, Any],
+    summary: str,
+    change: Any,
+) -> Plan:
+    """A strategic-merge patch of one container of the target's Deployment.
+
+    ``change(container_spec)`` returns the fields to merge into the container named ``params["container"]``.
+    """
+    namespace = target["namespace"]
+    name = deployment_of(evidence, params)
+    deployment = kube.get_deployment(namespace, name)
+    container = str(params["container"])
+    spec = deployment["spec"]["template"]["spec"]["containers"][container_index(deployment, container)]
+    patch = {"spec": {"template": {"spec": {"containers": [{"name": container, **change(spec)}]}}}}
+    return Plan(
+        verb="patch",
+        kind="Deployment",
+        namespace=namespace,
+        name=name,
+        patch_type="strategic",
+        patch=patch,
+        guard={"generation": deployment["metadata"].get("generation")},
+        summary=summary.format(deployment=name, container=container),
+    )
+
+
 class RaiseMemoryLimit:
     """Raise one container's memory limit (and its request when it equals the limit)."""
 
@@ -80,26 +110,12 @@ class RaiseMemoryLimit:
     def plan(
         self, kube: Any, target: dict[str, str], params: dict[str, Any], evidence: dict[str, Any]
     ) -> Plan:
-        namespace = target["namespace"]
-        name = deployment_of(evidence, params)
-        deployment = kube.get_deployment(namespace, name)
-        container = str(params["container"])
-        container_index(deployment, container)
         resources: dict[str, Any] = {"limits": {"memory": str(params["memory_limit"])}}
         if params.get("memory_request"):
             resources["requests"] = {"memory": str(params["memory_request"])}
-        patch = {
-            "spec": {"template": {"spec": {"containers": [{"name": container, "resources": resources}]}}}
-        }
-        return Plan(
-            verb="patch",
-            kind="Deployment",
-            namespace=namespace,
-            name=name,
-            patch_type="strategic",
-            patch=patch,
-            guard={"generation": deployment["metadata"].get("generation")},
-            summary=f"set memory limit of {name}/{container} to {params['memory_limit']}",
+        summary = "set memory limit of {deployment}/{container} to " + str(params["memory_limit"])
+        return _container_patch(
+            kube, target, params, evidence, summary, lambda spec: {"resources": resources}
         )
 
 
@@ -111,32 +127,22 @@ class AdjustProbe:
     def plan(
         self, kube: Any, target: dict[str, str], params: dict[str, Any], evidence: dict[str, Any]
     ) -> Plan:
-        namespace = target["namespace"]
-        name = deployment_of(evidence, params)
-        deployment = kube.get_deployment(namespace, name)
-        container = str(params["container"])
-        index = container_index(deployment, container)
-        spec = deployment["spec"]["template"]["spec"]["containers"][index]
-        change: dict[str, Any] = {"name": container}
-        if params.get("startup_probe"):
-            change["startupProbe"] = params["startup_probe"]
         probe_name = str(params.get("probe", "livenessProbe"))
-        if params.get("initial_delay_seconds") is not None:
-            if not spec.get(probe_name):
-                raise ActionRefused(f"container {container} has no {probe_name} to adjust")
-            change[probe_name] = {"initialDelaySeconds": int(params["initial_delay_seconds"])}
-        if len(change) == 1:
-            raise ActionRefused("adjust-probe needs initial_delay_seconds or startup_probe")
-        patch = {"spec": {"template": {"spec": {"containers": [change]}}}}
-        return Plan(
-            verb="patch",
-            kind="Deployment",
-            namespace=namespace,
-            name=name,
-            patch_type="strategic",
-            patch=patch,
-            guard={"generation": deployment["metadata"].get("generation")},
-            summary=f"adjust probes of {name}/{container}",
+
+        def change(spec: dict[str, Any]) -> dict[str, Any]:
+            fields: dict[str, Any] = {}
+            if params.get("startup_probe"):
+                fields["startupProbe"] = params["startup_probe"]
+            if params.get("initial_delay_seconds") is not None:
+                if not spec.get(probe_name):
+                    raise ActionRefused(f"container {params['container']} has no {probe_name} to adjust")
+                fields[probe_name] = {"initialDelaySeconds": int(params["initial_delay_seconds"])}
+            if not fields:
+                raise ActionRefused("adjust-probe needs initial_delay_seconds or startup_probe")
+            return fields
+
+        return _container_patch(
+            kube, target, params, evidence, "adjust probes of {deployment}/{container}", change
         )
 
 

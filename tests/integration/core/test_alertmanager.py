@@ -88,11 +88,13 @@ def test_alertmanager_delivers_and_we_queue_exactly_one_investigation(served, co
             },
         ]
         assert httpx.post(f"{am.url}/api/v2/alerts", json=alerts, timeout=5).status_code == 200
-        wait_until(lambda: len(recorder.requests) >= 2)
+        wait_until(lambda: len(recorder.requests) >= 2 and all(r["statuses"] for r in recorder.requests))
         received = [json.loads(request["body"]) for request in recorder.requests]
         assert all(request["auth"] == f"Bearer {TOKENS['webhook']}" for request in recorder.requests)
         assert all(request["type"].startswith("application/json") for request in recorder.requests)
-        assert all(request["statuses"] == ["202 ACCEPTED"] for request in recorder.requests)
+        assert [request["statuses"] for request in recorder.requests] == [["202 ACCEPTED"]] * len(
+            recorder.requests
+        )
         assert {payload["version"] for payload in received} == {"4"}
         names = sorted(payload["alerts"][0]["labels"]["alertname"] for payload in received)
         assert names == ["KubePodCrashLooping", "NoRuleForThis"]

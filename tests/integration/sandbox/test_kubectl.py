@@ -18,15 +18,14 @@ KUBECTL = shutil.which("kubectl")
 
 @pytest.fixture
 def tls_cluster() -> Iterator[SandboxCluster]:
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl is not installed")
+    assert shutil.which("openssl"), "openssl is missing: scripts/setup installs it"
     started = SandboxCluster.from_dir(DEMO, clock=lambda: NOW).start(tls=True)
     yield started
     started.stop()
 
 
 def _kubectl(kubeconfig: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    assert KUBECTL is not None
+    assert KUBECTL is not None, "kubectl is missing: scripts/setup installs it"
     return subprocess.run(
         [KUBECTL, f"--kubeconfig={kubeconfig}", *args],
         capture_output=True,
@@ -42,7 +41,6 @@ def test_python_client_over_tls(tls_cluster: SandboxCluster) -> None:
         assert len(client.CoreV1Api(api).list_namespaced_pod("shop").items) == 3
 
 
-@pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed")
 def test_kubectl_reads_with_the_read_only_context(tls_cluster: SandboxCluster, tmp_path: Path) -> None:
     kubeconfig = tls_cluster.write_kubeconfig(tmp_path / "kubeconfig", token="sandbox-readonly")
     pods = _kubectl(kubeconfig, "get", "pods", "-n", "shop")
@@ -58,7 +56,6 @@ def test_kubectl_reads_with_the_read_only_context(tls_cluster: SandboxCluster, t
     assert tls_cluster.get("Pod", "shop", CRASHING[0]) is not None
 
 
-@pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed")
 def test_kubectl_rollout_undo_reuses_the_old_replicaset(tls_cluster: SandboxCluster, tmp_path: Path) -> None:
     kubeconfig = tls_cluster.write_kubeconfig(tmp_path / "kubeconfig")
     undo = _kubectl(kubeconfig, "rollout", "undo", "deployment/checkout", "-n", "shop")
