@@ -32,6 +32,9 @@ COUNTER_HELP = {
     "validations_total": "Finished validations, by outcome.",
     "investigations_skipped_total": "Investigations skipped, by reason.",
     "rules_reload_failures_total": "Rule reloads that failed (the last good set stayed active).",
+    "watch_alerts_total": "Alerts the watch source (aiops watch) handed to intake, by alert name and status.",
+    "watch_relists_total": "Full pod lists the watch source made again after 410 Gone.",
+    "watch_errors_total": "Failed pod lists or watches of the watch source, each followed by a backoff.",
 }
 
 

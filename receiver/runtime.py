@@ -150,7 +150,10 @@ def run_watch(
 
     ctx = context or build_context(settings, poll_rules=True)
     watcher = PodWatcher(ctx, namespaces)
-    previous = {sig: signal.signal(sig, lambda *_: watcher.stop()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    # The handler only sets the event: stop() takes locks the interrupted main thread may hold.
+    previous = {
+        sig: signal.signal(sig, lambda *_: watcher.stopping.set()) for sig in (signal.SIGINT, signal.SIGTERM)
+    }
     try:
         return watcher.run()
     finally:

@@ -57,9 +57,14 @@ def prometheus_client(settings: PrometheusSettings) -> Any:
     if settings.bearer_token_file:
         token = settings.bearer_token_file.read_text(encoding="utf-8").strip()
         headers = {"Authorization": f"Bearer {token}"}
+    from urllib3.util.retry import Retry
+
     return PrometheusConnect(
         url=settings.url.rstrip("/"),
         headers=headers,
         disable_ssl=not settings.verify_tls,
+        # One quick retry: an unreachable Prometheus must cost an investigation a moment, not the
+        # library's default of three retries with exponential backoff (about 6 s per query).
+        retry=Retry(total=1, backoff_factor=0.1, status_forcelist=[429, 502, 503, 504]),
         timeout=settings.timeout_s,  # type: ignore[arg-type]
     )

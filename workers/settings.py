@@ -218,7 +218,7 @@ class WatchSettings(Section):
     """Waiting reasons reported as ``KubeContainerWaiting`` (CrashLoopBackOff is ``KubePodCrashLooping``)."""
     oom_recent_s: int = Field(900, gt=0)
     """At start-up, an OOM kill of a container that runs again counts only if it ended this recently."""
-    resolve_after_s: int = Field(900, ge=0)
+    resolve_after_s: int = Field(900, gt=0)
     """Seconds a container must run Ready to end its alerts (a crash loop is Ready briefly at each start)."""
     send_resolved: bool = True
     """Send a resolved alert when a container recovers or its pod is deleted; it ends the incident."""

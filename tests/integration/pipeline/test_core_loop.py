@@ -213,3 +213,29 @@ def test_auto_approval_only_for_rules_that_allow_low_risk(
         assert approval["data"]["auto"] is True
     finally:
         stop_pipeline(built)
+
+
+def test_prometheus_down_still_gives_a_proposal_quickly(redis_conn, redis_server, tmp_path) -> None:
+    import time
+
+    from tests.support.pipeline import build_pipeline, fast_rules, stop_pipeline
+
+    scenario = Path(__file__).resolve().parents[3] / "sandbox" / "scenarios" / "demo-crashloop"
+    built = build_pipeline(scenario, redis_conn, redis_server.url, tmp_path, fast_rules(tmp_path / "rules"))
+    try:
+        pod = next(
+            p["metadata"]["name"]
+            for p in built.cluster.list("Pod", "shop")
+            if p["metadata"]["name"].startswith("checkout")
+        )
+        built.post_alerts(crash_alert(pod))
+        started = time.monotonic()
+        proposal = built.work(until=lambda: built.proposals("pending"))[0]
+        assert time.monotonic() - started < 5
+        assert proposal.diagnosis["category"] == "bad_config"  # logs and the rollout history suffice
+        evidence = next(
+            e for e in built.context.records.get(proposal.record_id)["entries"] if e["kind"] == "evidence"
+        )
+        assert any(error.startswith("prometheus restarts_1h") for error in evidence["data"]["errors"])
+    finally:
+        stop_pipeline(built)
