@@ -1,0 +1,391 @@
+"""Benchmark: webhook throughput of the receiver vs a bare Flask JSON endpoint, same server, same payload.
+
+Target (DESIGN "Targets"): receiver >= 70 % of bare Flask's requests/s; p99 < 50 ms for a 50-alert payload.
+
+    .venv/bin/python bench/bench_ingest.py [--duration 10] [--connections 8] [--threads 1] [--rounds 2]
+
+Needs ``wrk`` (``apt-get install -y wrk``) and ``redis-server``. Everything runs on 127.0.0.1 and is
+stopped on exit or Ctrl-C:
+
+- a private redis-server on a free port;
+- the receiver as ``aiops serve`` runs it (``python -m receiver.cli serve``: gunicorn, gthread worker,
+  ``settings.server.workers`` x ``settings.server.threads``, default rules, a valid webhook token);
+- the baseline: this file with ``--serve-baseline``, a Flask app whose one POST endpoint parses the
+  JSON body and answers 202, under a gunicorn application with exactly the same settings;
+- ``wrk`` with a generated Lua script that builds Alertmanager v4 payloads (KubePodCrashLooping for
+  namespace shop, matching rules/library/pod-crashloop.yaml).
+
+Cases per payload size (1 and 50 alerts):
+- ``new``: every alert of every request is distinct (fingerprint and pod vary), so each one goes
+  through validation, rule matching, the dedup/incident WATCH + MULTI and an RQ enqueue;
+- ``dup``: one payload sent again and again after a priming request, so every alert is a duplicate
+  (validation, matching, the WATCH + MGET, counters; nothing enqueued).
+No worker runs, so the jobs stay queued; Redis is flushed between cases.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import secrets
+import shutil
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import _harness as h
+import httpx
+import redis
+
+PATH = "/webhooks/alertmanager"
+
+
+# --- the baseline server ------------------------------------------------------------------------------
+
+
+def serve_baseline(port: int) -> None:
+    """A bare Flask JSON endpoint under gunicorn with the receiver's settings (see receiver.runtime.serve)."""
+    from flask import Flask, jsonify, request
+    from gunicorn.app.base import BaseApplication
+
+    from workers.settings import load_settings
+
+    settings = load_settings()
+    app = Flask("baseline")
+
+    @app.post(PATH)
+    def webhook() -> Any:
+        data = request.get_json()
+        return jsonify({"received": len(data.get("alerts", []))}), 202
+
+    @app.get("/healthz")
+    def healthz() -> Any:
+        return jsonify({"status": "ok"})
+
+    class Gunicorn(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"127.0.0.1:{port}")
+            self.cfg.set("workers", settings.server.workers)
+            self.cfg.set("threads", settings.server.threads)
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("accesslog", None)
+            self.cfg.set("graceful_timeout", 20)
+
+        def load(self) -> Flask:
+            return app
+
+    Gunicorn().run()
+
+
+# --- payloads and the wrk script ----------------------------------------------------------------------
+
+MARK = "@ID@"
+
+
+def alert_template(starts_at: str) -> str:
+    """One KubePodCrashLooping alert as JSON, with ``@ID@`` where the per-alert id goes."""
+    alert = {
+        "status": "firing",
+        "labels": {
+            "alertname": "KubePodCrashLooping",
+            "namespace": "shop",
+            "pod": f"checkout-{MARK}",
+            "container": "app",
+            "severity": "warning",
+            "job": "kube-state-metrics",
+            "instance": "10.0.0.21:8080",
+            "prometheus": "monitoring/k8s",
+        },
+        "annotations": {
+            "summary": "Pod is crash looping.",
+            "description": f"Pod shop/checkout-{MARK} (app) is in waiting state (reason: CrashLoopBackOff).",
+            "runbook_url": "https://runbooks.prometheus-operator.dev/runbooks/kubernetes/kubepodcrashlooping",
+        },
+        "startsAt": starts_at,
+        "endsAt": "0001-01-01T00:00:00Z",
+        "generatorURL": "http://prometheus.local/graph?g0.expr=max_over_time%28kube_pod_container_status",
+        "fingerprint": MARK,
+    }
+    return json.dumps(alert, separators=(",", ":"))
+
+
+def payload_parts() -> tuple[str, str]:
+    """The JSON before and after the alerts array."""
+    body = {
+        "version": "4",
+        "groupKey": '{}:{alertname="KubePodCrashLooping"}',
+        "truncatedAlerts": 0,
+        "status": "firing",
+        "receiver": "aiops",
+        "groupLabels": {"alertname": "KubePodCrashLooping"},
+        "commonLabels": {"alertname": "KubePodCrashLooping", "namespace": "shop", "severity": "warning"},
+        "commonAnnotations": {},
+        "externalURL": "http://alertmanager.local",
+        "alerts": ["@ALERTS@"],
+    }
+    head, tail = json.dumps(body, separators=(",", ":")).split('"@ALERTS@"')
+    return head, tail
+
+
+def payload(alerts: int, tag: str, starts_at: str) -> bytes:
+    head, tail = payload_parts()
+    template = alert_template(starts_at)
+    items = [template.replace(MARK, f"{tag}-{i}") for i in range(1, alerts + 1)]
+    return (head + ",".join(items) + tail).encode()
+
+
+def lua_literal(text: str) -> str:
+    return "[==[" + text + "]==]"
+
+
+def wrk_script(alerts: int, mode: str, tag: str, starts_at: str, token: str) -> str:
+    """A wrk script: ``new`` builds distinct alerts per request, ``dup`` repeats one payload."""
+    head, tail = payload_parts()
+    fixed = payload(alerts, tag, starts_at).decode()
+    return f"""
+local mode = "{mode}"
+local alerts = {alerts}
+local tag = "{tag}"
+local head = {lua_literal(head)}
+local tail = {lua_literal(tail)}
+local template = {lua_literal(alert_template(starts_at))}
+local fixed = {lua_literal(fixed)}
+local headers = {{["Content-Type"] = "application/json", ["Authorization"] = "Bearer {token}"}}
+local counter = 0
+local fixed_request = nil
+local next_tid = 0
+
+function setup(thread)
+  next_tid = next_tid + 1
+  thread:set("tid", next_tid)
+end
+
+function init(args)
+  fixed_request = wrk.format("POST", "{PATH}", headers, fixed)
+end
+
+function request()
+  if mode == "dup" then
+    return fixed_request
+  end
+  counter = counter + 1
+  local items = {{}}
+  for i = 1, alerts do
+    local id = tag .. "-" .. tid .. "-" .. counter .. "-" .. i
+    items[i] = string.gsub(template, "{MARK}", id)
+  end
+  return wrk.format("POST", "{PATH}", headers, head .. table.concat(items, ",") .. tail)
+end
+
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'BENCHJSON {{"requests": %d, "duration_us": %d, "bytes": %d, "connect": %d, "read": %d, '
+    .. '"write": %d, "status": %d, "timeout": %d, "p50_us": %d, "p90_us": %d, "p99_us": %d, '
+    .. '"max_us": %d, "mean_us": %.1f}}\\n',
+    summary.requests, summary.duration, summary.bytes, e.connect, e.read, e.write, e.status,
+    e.timeout, latency:percentile(50), latency:percentile(90), latency:percentile(99),
+    latency.max, latency.mean))
+end
+"""
+
+
+def run_wrk(
+    url: str, script: Path, duration: float, connections: int, threads: int, timeout_s: int = 5
+) -> dict[str, Any]:
+    argv = [
+        "wrk",
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{max(1, round(duration))}s",
+        f"--timeout={timeout_s}s",
+        "-s",
+        str(script),
+        url + PATH,
+    ]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=duration + 60, check=False)
+    for line in done.stdout.splitlines():
+        if line.startswith("BENCHJSON "):
+            result: dict[str, Any] = json.loads(line.removeprefix("BENCHJSON "))
+            result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
+            return result
+    raise RuntimeError(f"wrk failed ({done.returncode}): {done.stdout}\n{done.stderr}")
+
+
+# --- the runs -----------------------------------------------------------------------------------------
+
+
+def prime(url: str, body: bytes) -> None:
+    headers = {**h.auth("webhook"), "Content-Type": "application/json"}
+    answer = httpx.post(url + PATH, content=body, headers=headers, timeout=10)
+    if answer.status_code != 202:
+        raise RuntimeError(f"priming request got {answer.status_code}: {answer.text}")
+
+
+def measure(
+    server: str,
+    url: str,
+    workdir: Path,
+    store: redis.Redis,
+    alerts: int,
+    mode: str,
+    args: argparse.Namespace,
+    latency: bool = False,
+) -> dict[str, Any]:
+    starts_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    tag = secrets.token_hex(4)
+    script = workdir / f"{server}-{alerts}-{mode}-{tag}.lua"
+    script.write_text(wrk_script(alerts, mode, tag, starts_at, h.TOKENS["webhook"]))
+    store.flushall()
+    if mode == "dup":
+        prime(url, payload(alerts, tag, starts_at))
+    before = {k.decode(): int(v) for k, v in store.hgetall("aiops:counters").items()}
+    connections = args.latency_connections if latency else args.connections
+    result = run_wrk(url, script, args.duration, connections, min(args.threads, connections))
+    after = {k.decode(): int(v) for k, v in store.hgetall("aiops:counters").items()}
+    delta = {k: after.get(k, 0) - before.get(k, 0) for k in after}
+    result.update(
+        server=server,
+        alerts=alerts,
+        mode=mode,
+        connections=connections,
+        counters=delta,
+        queued=store.llen("rq:queue:alerts"),
+    )
+    return result
+
+
+def check(result: dict[str, Any]) -> None:
+    """The receiver must have done what it says: every alert new (enqueued) or every one a duplicate."""
+    bad = sum(result[k] for k in ("connect", "read", "write", "status", "timeout"))
+    if bad:
+        print(f"  !! {bad} errors (socket or HTTP >= 400): {result}", flush=True)
+    if result["server"] != "receiver":
+        return
+    counters = result["counters"]
+    received = counters.get("alerts_received_total", 0)
+    if result["mode"] == "new":
+        enqueued = counters.get("jobs_enqueued_total|queue=alerts", 0)
+        assert enqueued == received, f"new alerts not all enqueued: {counters}"
+    else:
+        assert counters.get("alerts_duplicate_total", 0) == received, f"not all duplicates: {counters}"
+        assert counters.get("jobs_enqueued_total|queue=alerts", 0) == 0, f"duplicates enqueued: {counters}"
+
+
+def line(result: dict[str, Any]) -> str:
+    return (
+        f"  {result['server']:<8} alerts={result['alerts']:<3} {result['mode']:<4} "
+        f"c={result['connections']:<2} "
+        f"{result['rps']:8.1f} req/s ({result['rps'] * result['alerts']:8.0f} alerts/s)  "
+        f"p50 {result['p50_us'] / 1000:6.2f} ms  p90 {result['p90_us'] / 1000:6.2f} ms  "
+        f"p99 {result['p99_us'] / 1000:6.2f} ms  max {result['max_us'] / 1000:7.2f} ms  "
+        f"requests {result['requests']}"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per wrk run (default 10)")
+    parser.add_argument("--warmup", type=float, default=2.0, help="seconds of warm-up per server")
+    parser.add_argument("--connections", type=int, default=8, help="wrk connections (default 8)")
+    parser.add_argument("--threads", type=int, default=1, help="wrk threads (default 1)")
+    parser.add_argument(
+        "--latency-connections",
+        type=int,
+        default=1,
+        help="connections for the extra light-load latency runs of the largest payload (default 1; 0: none)",
+    )
+    parser.add_argument("--rounds", type=int, default=2, help="measure every case this many times")
+    parser.add_argument("--sizes", default="1,50", help="alerts per payload, comma-separated")
+    parser.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
+    parser.add_argument("--serve-baseline", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve_baseline:
+        serve_baseline(args.serve_baseline)
+        return 0
+    if shutil.which("wrk") is None:
+        print("bench_ingest needs wrk: apt-get install -y wrk", file=sys.stderr)
+        return 2
+    sizes = [int(size) for size in args.sizes.split(",")]
+    print(f"machine: {h.machine()}")
+    print(
+        f"load: wrk -t{args.threads} -c{args.connections} -d{args.duration:g}s (keep-alive), "
+        f"{args.rounds} round(s); server: gunicorn gthread, settings.server defaults"
+    )
+    results: list[dict[str, Any]] = []
+    with h.workdir("aiops-bench-ingest-", args.keep) as workdir, contextlib.ExitStack() as stack:
+        redis_url, store = h.start_redis(stack, workdir)
+        env = h.child_env(
+            REDIS_URL=redis_url,
+            AIOPS_TOKENS_FILE=str(h.write_tokens(workdir)),
+            PROMETHEUS_URL="http://127.0.0.1:9",
+        )
+        receiver_url, _ = h.start_receiver(stack, workdir, env)
+        port = h.free_port()
+        baseline = h.spawn(
+            stack, "baseline", [sys.executable, __file__, "--serve-baseline", str(port)], workdir, env=env
+        )
+        baseline_url = f"http://127.0.0.1:{port}"
+        h.wait_http(baseline_url + "/healthz", baseline)
+        print(f"receiver {receiver_url}, baseline {baseline_url}, redis {redis_url}\n", flush=True)
+        warm = argparse.Namespace(**{**vars(args), "duration": args.warmup})
+        for server, url in (("baseline", baseline_url), ("receiver", receiver_url)):
+            measure(server, url, workdir, store, max(sizes), "new", warm)
+        for round_ in range(1, args.rounds + 1):
+            print(f"round {round_}", flush=True)
+            for alerts in sizes:
+                for server, url, mode in (
+                    ("baseline", baseline_url, "new"),
+                    ("receiver", receiver_url, "new"),
+                    ("receiver", receiver_url, "dup"),
+                ):
+                    result = measure(server, url, workdir, store, alerts, mode, args)
+                    check(result)
+                    results.append(result | {"round": round_})
+                    print(line(result), flush=True)
+                    time.sleep(0.5)
+            if args.latency_connections:
+                for server, url, mode in (
+                    ("baseline", baseline_url, "new"),
+                    ("receiver", receiver_url, "new"),
+                    ("receiver", receiver_url, "dup"),
+                ):
+                    result = measure(server, url, workdir, store, max(sizes), mode, args, latency=True)
+                    check(result)
+                    results.append(result | {"round": round_})
+                    print(line(result), flush=True)
+                    time.sleep(0.5)
+        store.flushall()
+    summarise(results, sizes)
+    return 0
+
+
+def summarise(results: list[dict[str, Any]], sizes: list[int]) -> None:
+    print("\nsummary (mean over rounds; spread = min..max)")
+    for alerts in sizes:
+        by_case: dict[tuple[int, str, str], list[dict[str, Any]]] = {}
+        for r in results:
+            if r["alerts"] == alerts:
+                by_case.setdefault((r["connections"], r["server"], r["mode"]), []).append(r)
+        for (connections, server, mode), runs in sorted(by_case.items(), key=lambda kv: -kv[0][0]):
+            base = by_case[(connections, "baseline", "new")]
+            base_rps = sum(r["rps"] for r in base) / len(base)
+            rps = [r["rps"] for r in runs]
+            p99 = [r["p99_us"] / 1000 for r in runs]
+            p50 = [r["p50_us"] / 1000 for r in runs]
+            mean = sum(rps) / len(rps)
+            print(
+                f"  {alerts:>2} alert(s) c={connections:<2} {server:<8} {mode:<4} {mean:8.1f} req/s "
+                f"[{min(rps):.1f}..{max(rps):.1f}]  = {100 * mean / base_rps:5.1f} % of bare Flask  "
+                f"p50 {sum(p50) / len(p50):.2f} ms  "
+                f"p99 {sum(p99) / len(p99):.2f} ms [{min(p99):.2f}..{max(p99):.2f}]"
+            )
+    print("targets: receiver >= 70 % of bare Flask; p99 < 50 ms for the 50-alert payload")
+
+
+if __name__ == "__main__":
+    sys.exit(h.run(main))
