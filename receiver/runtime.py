@@ -105,23 +105,50 @@ def run_worker(
 
 
 def warm_up(context: Context) -> None:
-    """Import the job modules and build the clients before RQ forks a work horse per job.
+    """Load and build, before RQ forks a work horse per job, what every job would otherwise build again.
 
-    The horse's memory is thrown away after each job, so anything it loads itself is loaded again
-    for every job; loaded here, every horse inherits it.
+    A horse's memory is thrown away after its job, so anything it loads itself it loads for every job:
+    the job modules, the diagnosis table's regexes, the clients, and the Kubernetes client's per-call
+    validators (built on a method's first call; a read of a name that does not exist builds them).
     """
     import workers.advice
     import workers.execution
     import workers.investigation
     import workers.jobs  # noqa: F401
+    from workers.diagnosis.signals import warm_patterns
+    from workers.errors import AiopsError, TemporaryError
     from workers.playbooks import get_playbook
 
     get_playbook("pod-failure")
+    warm_patterns()
     _ = context.prometheus
     try:
-        _ = context.kube
-    except Exception as exc:
+        kube = context.kube
+    except Exception as exc:  # a missing kubeconfig is reported by the first job instead
         log.warning("no Kubernetes client yet: %s", exc)
+        return
+    probe = "aiops-warm-up-does-not-exist"
+    reads = (
+        lambda: kube.get_pod("default", probe),
+        lambda: kube.list_pods("default", f"app={probe}"),
+        lambda: kube.pod_log("default", probe, probe, True, 1, 1),
+        lambda: kube.events_for("default", "Pod", probe),
+        lambda: kube.get_node(probe),
+        lambda: kube.get_replicaset("default", probe),
+        lambda: kube.list_replicasets("default", f"app={probe}"),
+        lambda: kube.get_deployment("default", probe),
+    )
+    saved, kube.timeout_s = kube.timeout_s, 1.0  # start-up must not wait on a slow API server
+    try:
+        for read in reads:
+            try:
+                read()
+            except TemporaryError:
+                break  # unreachable or slow: the first job reports it; no point trying the rest
+            except AiopsError:
+                continue  # 404s are expected
+    finally:
+        kube.timeout_s = saved
 
 
 def run_cron(settings: Settings, context: Context | None = None) -> None:

@@ -230,6 +230,9 @@ class Api:
     def _select(self, rtype: ResourceType, ns: str | None, query: dict[str, str]) -> list[dict[str, Any]]:
         labels = label_matcher(query.get("labelSelector"))
         fields = field_matcher(query.get("fieldSelector"), rtype.kind)
+        if rtype.kind != "Pod":  # selectors never look at what the view computes for other kinds
+            kept = self.store.items(rtype, ns, keep=lambda obj: bool(labels(obj) and fields(obj)))
+            return [podstatus.view(self.store, rtype, obj) for obj in kept]
         items = [podstatus.view(self.store, rtype, obj) for obj in self.store.items(rtype, ns)]
         return [obj for obj in items if labels(obj) and fields(obj)]
 

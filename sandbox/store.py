@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,13 +95,21 @@ class ObjectStore:
             obj = self._objects[rtype.kind].get((namespace if rtype.namespaced else "", name))
             return clone(obj) if obj is not None else None
 
-    def items(self, rtype: ResourceType, namespace: str | None = None) -> list[dict[str, Any]]:
-        """Copies of the stored objects of a type, sorted by namespace and name."""
+    def items(
+        self,
+        rtype: ResourceType,
+        namespace: str | None = None,
+        keep: Callable[[dict[str, Any]], bool] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Copies of the stored objects of a type, sorted by namespace and name.
+
+        ``keep`` filters the stored objects before they are copied (copying is the expensive part).
+        """
         with self.lock:
             found = [
                 clone(obj)
                 for (ns, _), obj in sorted(self._objects[rtype.kind].items())
-                if namespace is None or ns == namespace
+                if (namespace is None or ns == namespace) and (keep is None or keep(obj))
             ]
         return found
 

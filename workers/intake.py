@@ -13,6 +13,7 @@ from typing import Any
 
 import redis
 from rq import Queue
+from rq.exceptions import DuplicateJobError
 
 from workers import counters, queues
 from workers.context import Context
@@ -115,6 +116,21 @@ def ingest(context: Context, alerts: list[dict[str, Any]]) -> IntakeResult:
     return result
 
 
+def _is_duplicate(
+    alert: dict[str, Any], key: str, incident: str | None, markers: dict[str, Any], claimed: set[str]
+) -> bool:
+    if markers.get(key) is not None:
+        return True
+    return bool(alert["status"] == "firing" and incident and (markers.get(incident) or incident in claimed))
+
+
+def _count(pipe: Any, queue: str, received: int, duplicates: int, unmatched: int, enqueued: int) -> None:
+    counters.increment(pipe, "alerts_received_total", received)
+    counters.increment(pipe, "alerts_duplicate_total", duplicates)
+    counters.increment(pipe, "alerts_unmatched_total", unmatched)
+    counters.increment(pipe, "jobs_enqueued_total", enqueued, queue=queue)
+
+
 def _commit(
     connection: redis.Redis,
     queue: Queue,
@@ -126,50 +142,93 @@ def _commit(
     incidents = [incident_key(alert) for alert, _, _ in plans]
     keys = [key for _, key, _ in plans] + sorted({key for key in incidents if key})
     base_duplicates = result.duplicates
+    received = len(plans) + base_duplicates
+    # Fast path for Alertmanager's re-sends: when every alert is already known, only counters change.
+    markers = dict(zip(keys, connection.mget(keys), strict=True)) if keys else {}
+    if all(
+        _is_duplicate(alert, key, inc, markers, set())
+        for (alert, key, _), inc in zip(plans, incidents, strict=True)
+    ):
+        with connection.pipeline(transaction=False) as pipe:
+            _count(pipe, queue.name, received, received, 0, 0)
+            pipe.execute()
+        result.duplicates = received
+        return
     with connection.pipeline() as pipe:
         while True:
             try:
                 pipe.watch(*keys)
-                markers = dict(zip(keys, pipe.mget(keys), strict=True)) if keys else {}
+                markers = dict(zip(keys, pipe.mget(keys), strict=True))
                 pipe.multi()
-                enqueued = duplicates = unmatched = 0
-                job_ids: list[str] = []
+                duplicates = unmatched = 0
+                jobs: list[dict[str, Any]] = []
                 claimed: set[str] = set()
-                for (alert, key, jobs), incident in zip(plans, incidents, strict=True):
+                for (alert, key, planned), incident in zip(plans, incidents, strict=True):
                     if alert["status"] == "resolved" and incident:
                         pipe.delete(incident)  # a new episode after this one is a new incident
-                    if markers.get(key) is not None or (
-                        alert["status"] == "firing"
-                        and incident
-                        and (markers.get(incident) or incident in claimed)
-                    ):
+                    if _is_duplicate(alert, key, incident, markers, claimed):
                         duplicates += 1
                         continue
-                    if not jobs:
+                    if not planned:
                         unmatched += 1
                         pipe.set(key, "unmatched", ex=window)
                         continue
-                    pipe.set(key, ",".join(job["job_id"] for job in jobs), ex=window)
+                    pipe.set(key, ",".join(job["job_id"] for job in planned), ex=window)
                     if alert["status"] == "firing" and incident:
                         pipe.set(incident, key, ex=incident_window)
                         claimed.add(incident)
-                    for job in jobs:
-                        queue.enqueue_call(
-                            job["func"],
-                            args=job["args"],
-                            job_id=job["job_id"],
-                            pipeline=pipe,
-                            **queues.rq_options(job["options"]),
-                        )
-                        job_ids.append(job["job_id"])
-                        enqueued += 1
-                counters.increment(pipe, "alerts_received_total", len(plans) + base_duplicates)
-                counters.increment(pipe, "alerts_duplicate_total", duplicates + base_duplicates)
-                counters.increment(pipe, "alerts_unmatched_total", unmatched)
-                counters.increment(pipe, "jobs_enqueued_total", enqueued, queue=queue.name)
+                    jobs.extend(planned)
+                _enqueue(queue, pipe, jobs)
+                _count(pipe, queue.name, received, duplicates + base_duplicates, unmatched, len(jobs))
                 pipe.execute()
             except redis.WatchError:
                 continue
-            result.enqueued, result.unmatched, result.jobs = enqueued, unmatched, job_ids
+            result.enqueued, result.unmatched = len(jobs), unmatched
+            result.jobs = [job["job_id"] for job in jobs]
             result.duplicates = base_duplicates + duplicates
             return
+
+
+def _enqueue(queue: Queue, pipe: Any, jobs: list[dict[str, Any]]) -> None:
+    """One job enqueues as itself; several go as one fan-out job, which keeps a storm's webhook cheap."""
+    if len(jobs) == 1:
+        job = jobs[0]
+        queue.enqueue_call(
+            job["func"],
+            args=job["args"],
+            job_id=job["job_id"],
+            pipeline=pipe,
+            **queues.rq_options(job["options"]),
+        )
+    elif jobs:
+        batch = [{"func": job["func"], "args": list(job["args"]), "job_id": job["job_id"]} for job in jobs]
+        digest = hashlib.sha256(",".join(job["job_id"] for job in jobs).encode()).hexdigest()[:20]
+        queue.enqueue_call(
+            "workers.jobs.fan_out",
+            args=(batch,),
+            job_id=f"fanout-{digest}",
+            pipeline=pipe,
+            **queues.rq_options(queues.INVESTIGATE_OPTIONS),
+        )
+
+
+def fan_out(connection: redis.Redis, batch: list[dict[str, Any]]) -> int:
+    """Enqueue each job of an intake batch as its own job; a job that already exists is left alone.
+
+    Runs as a job itself, so a crash half-way is retried; the ids are deterministic, so nothing doubles.
+    """
+    queue = Queue(queues.ALERTS, connection=connection)
+    enqueued = 0
+    for job in batch:
+        try:
+            queue.enqueue_call(
+                job["func"],
+                args=tuple(job["args"]),
+                job_id=job["job_id"],
+                unique=True,
+                **queues.rq_options(queues.INVESTIGATE_OPTIONS),
+            )
+        except DuplicateJobError:
+            continue
+        enqueued += 1
+    return enqueued

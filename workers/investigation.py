@@ -17,6 +17,7 @@ from rules.render import render_rule
 from workers import counters, queues
 from workers.actions.catalog import ACTIONS
 from workers.advisers.redaction import redact_value
+from workers.advisers.registry import disabled_reason
 from workers.connections import as_text
 from workers.context import Context
 from workers.decisions import approve
@@ -176,7 +177,9 @@ def investigate(context: Context, alert: dict[str, Any], rule_name: str) -> str 
         approve(
             context, proposal.id, f"auto:{proposal.rule}", "auto-approved: rule allows low risk", auto=True
         )
-    if list(rule.evidence.ai):
+    wanted = list(rule.evidence.ai)
+    not_consulted = {name: disabled_reason(name, context.settings.advisers) for name in wanted}
+    if any(not reason for reason in not_consulted.values()):
         Queue(queues.ADVICE, connection=context.redis).enqueue_call(
             "workers.jobs.consult_advisers",
             args=(pid, list(rule.evidence.ai), redact_value(evidence)),
@@ -186,6 +189,9 @@ def investigate(context: Context, alert: dict[str, Any], rule_name: str) -> str 
                 {**queues.ADVISE_OPTIONS, "job_timeout": int(context.settings.advisers.budget_s) + 120}
             ),
         )
+    elif wanted:
+        # No adviser of the rule's list is set up: say so once, instead of a job that only says it again.
+        records.append(rid, "advice_skipped", {"advisers": not_consulted})
     return pid
 
 

@@ -28,6 +28,12 @@ def investigate(alert: dict[str, Any], rule_name: str) -> str | None:
         return None
 
 
+def fan_out(batch: list[dict[str, Any]]) -> int:
+    from workers.intake import fan_out as enqueue_each
+
+    return enqueue_each(current().redis, batch)
+
+
 def alert_resolved(alert: dict[str, Any]) -> list[str]:
     return execution.supersede_for_alert(current(), alert)
 

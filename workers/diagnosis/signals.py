@@ -260,6 +260,16 @@ def compiled(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern)
 
 
+def warm_patterns() -> int:
+    """Compile the table's regexes now (a worker does it once, before forking); returns how many."""
+    patterns = {p for signal in SIGNALS for p in (signal.pattern, signal.exclude) if p} | set(
+        START_TIME_PATTERNS
+    )
+    for pattern in patterns:
+        compiled(pattern)
+    return len(patterns)
+
+
 def signals_for(category: str) -> list[Signal]:
     """The entries of one category (for docs and tests)."""
     return [signal for signal in SIGNALS if signal.category == category]

@@ -179,3 +179,37 @@ def test_health_and_openapi(client) -> None:
     assert {"/webhooks/alertmanager", "/api/v1/approvals/{id}/approve", "/api/v1/records/{id}"} <= set(
         document["paths"]
     )
+
+
+def test_several_new_alerts_go_as_one_fan_out_job(client, context, redis_conn) -> None:
+    from rq import SimpleWorker
+
+    from workers import queues as queue_names
+    from workers.context import install
+
+    response = post(client, webhook(alert(pod="a-1"), alert(pod="b-1"), alert(pod="c-1")))
+    assert response.get_json()["enqueued"] == 3
+    jobs = queued(redis_conn)
+    assert [job.func_name for job in jobs] == ["workers.jobs.fan_out"]
+    batch = jobs[0].args[0]
+    assert sorted(item["args"][0]["labels"]["pod"] for item in batch) == ["a-1", "b-1", "c-1"]
+
+    install(context)
+    queue = queue_names.queue(queue_names.ALERTS, redis_conn)
+    from workers.intake import fan_out
+
+    assert fan_out(redis_conn, batch) == 3  # run by hand first: the job's own run must not double them
+    SimpleWorker([queue], connection=redis_conn).work(burst=True, max_jobs=1, logging_level="WARNING")
+    investigations = [job for job in queued(redis_conn) if job.func_name == "workers.jobs.investigate"]
+    assert sorted(job.args[0]["labels"]["pod"] for job in investigations) == ["a-1", "b-1", "c-1"]
+
+
+def test_all_duplicate_payload_takes_the_fast_path_and_still_counts(client, redis_conn) -> None:
+    post(client, webhook(alert(pod="a-1"), alert(pod="b-1")))
+    commands_before = redis_conn.info("stats")["total_commands_processed"]
+    response = post(client, webhook(alert(pod="a-1"), alert(pod="b-1")))
+    commands = redis_conn.info("stats")["total_commands_processed"] - commands_before
+    assert response.get_json() == {"received": 2, "enqueued": 0, "duplicates": 2, "unmatched": 0}
+    assert commands <= 8  # MGET plus the counter increments; no WATCH/MULTI, no job writes
+    text = client.get("/metrics").get_data(as_text=True)
+    assert "aiops_alerts_received_total 4.0" in text and "aiops_alerts_duplicate_total 2.0" in text

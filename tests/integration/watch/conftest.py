@@ -77,11 +77,17 @@ class Watching:
     def jobs(self) -> list[tuple[str, dict[str, Any]]]:
         """(rule, alert) of every investigation queued on ``alerts``, in queue order."""
         queue = Queue(queues.ALERTS, connection=self.redis)
-        return [
-            (job.args[1], job.args[0])
-            for job in queue.get_jobs()
-            if job.func_name == "workers.jobs.investigate"
-        ]
+        found: list[tuple[str, dict[str, Any]]] = []
+        for job in queue.get_jobs():
+            if job.func_name == "workers.jobs.investigate":
+                found.append((job.args[1], job.args[0]))
+            elif job.func_name == "workers.jobs.fan_out":  # several alerts in one intake call
+                found.extend(
+                    (item["args"][1], item["args"][0])
+                    for item in job.args[0]
+                    if item["func"] == "workers.jobs.investigate"
+                )
+        return found
 
     def pods(self, alertname: str | None = None) -> list[str]:
         return sorted(
