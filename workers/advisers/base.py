@@ -9,9 +9,11 @@ executed, and every suggested command carries a read/mutating classification.
 from __future__ import annotations
 
 import re
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Literal, Protocol
+from typing import Any, Generic, Literal, Protocol, TypeVar
 
 RiskLevel = Literal["read", "mutating", "unknown"]
 
@@ -176,3 +178,21 @@ def truncate(text: str, limit: int, marker: str = "\n[… truncated; the full te
     if limit <= len(marker):
         return text[:limit]
     return text[: limit - len(marker)] + marker
+
+
+class _TimedSettings(Protocol):
+    @property
+    def timeout_s(self) -> float: ...
+
+
+SettingsT = TypeVar("SettingsT", bound=_TimedSettings)
+
+
+class ConfiguredAdviser(Generic[SettingsT]):
+    """What every AI adapter keeps: its settings section, its timeout, a clock, and why it is unusable."""
+
+    def __init__(self, settings: SettingsT, clock: Callable[[], float] = time.monotonic) -> None:
+        self.settings = settings
+        self.timeout_s = settings.timeout_s
+        self.clock = clock
+        self.unavailable_reason = ""

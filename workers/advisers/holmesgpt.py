@@ -10,13 +10,18 @@ findings and the suggested commands. The whole call, body included, is bounded b
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable
 from typing import Any
 
 import httpx
 
-from workers.advisers.base import AdviceRequest, AdviceResult, AdviceStatus, bullet_points, summarize_text
+from workers.advisers.base import (
+    AdviceRequest,
+    AdviceResult,
+    AdviceStatus,
+    ConfiguredAdviser,
+    bullet_points,
+    summarize_text,
+)
 from workers.advisers.classify import recommendations_from_text
 from workers.settings import HolmesSettings
 
@@ -106,16 +111,10 @@ def interpret(payload: Any) -> AdviceResult:
     return out
 
 
-class HolmesAdviser:
+class HolmesAdviser(ConfiguredAdviser[HolmesSettings]):
     """Ask a HolmesGPT server to investigate the alert."""
 
     name = NAME
-
-    def __init__(self, settings: HolmesSettings, clock: Callable[[], float] = time.monotonic) -> None:
-        self.settings = settings
-        self.timeout_s = settings.timeout_s
-        self.clock = clock
-        self.unavailable_reason = ""
 
     def probe(self) -> bool:
         """Usable when a server URL is configured (reachability is learnt by asking)."""

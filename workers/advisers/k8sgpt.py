@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import json
 import shlex
-import time
-from collections.abc import Callable
 from typing import Any
 
-from workers.advisers.base import AdviceRequest, AdviceResult, AdviceStatus, summarize_text
+from workers.advisers.base import AdviceRequest, AdviceResult, AdviceStatus, ConfiguredAdviser, summarize_text
 from workers.advisers.classify import recommendations_from_text
 from workers.advisers.process import CommandNotFound, CommandResult, resolve_binary, run_command
 from workers.settings import K8sgptSettings
@@ -86,16 +84,10 @@ def interpret(result: CommandResult, target: dict[str, Any], timeout_s: float) -
     return out
 
 
-class K8sgptAdviser:
+class K8sgptAdviser(ConfiguredAdviser[K8sgptSettings]):
     """Ask k8sgpt to analyse the Pods of the target's namespace."""
 
     name = NAME
-
-    def __init__(self, settings: K8sgptSettings, clock: Callable[[], float] = time.monotonic) -> None:
-        self.settings = settings
-        self.timeout_s = settings.timeout_s
-        self.clock = clock
-        self.unavailable_reason = ""
 
     def probe(self) -> bool:
         """Usable when the binary can be run (and the configured kubeconfig, if any, exists)."""

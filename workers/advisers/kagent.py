@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 import uuid
-from collections.abc import Callable, Coroutine
+from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -39,6 +38,7 @@ from workers.advisers.base import (
     AdviceRequest,
     AdviceResult,
     AdviceStatus,
+    ConfiguredAdviser,
     Recommendation,
     bullet_points,
     summarize_text,
@@ -196,16 +196,10 @@ def _caused_by_connect_error(exc: BaseException) -> bool:
     return False
 
 
-class KagentAdviser:
+class KagentAdviser(ConfiguredAdviser[KagentSettings]):
     """Ask a kagent agent over A2A, once, without ever approving its tool calls."""
 
     name = NAME
-
-    def __init__(self, settings: KagentSettings, clock: Callable[[], float] = time.monotonic) -> None:
-        self.settings = settings
-        self.timeout_s = settings.timeout_s
-        self.clock = clock
-        self.unavailable_reason = ""
 
     def probe(self) -> bool:
         """Usable when a controller URL is configured (and the token file, if configured, exists)."""

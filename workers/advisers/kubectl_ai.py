@@ -11,10 +11,15 @@ bound to a read-only role) is configured.
 from __future__ import annotations
 
 import re
-import time
-from collections.abc import Callable
 
-from workers.advisers.base import AdviceRequest, AdviceResult, AdviceStatus, bullet_points, summarize_text
+from workers.advisers.base import (
+    AdviceRequest,
+    AdviceResult,
+    AdviceStatus,
+    ConfiguredAdviser,
+    bullet_points,
+    summarize_text,
+)
 from workers.advisers.classify import recommend, recommendations_from_text
 from workers.advisers.process import CommandNotFound, CommandResult, resolve_binary, run_command
 from workers.settings import KubectlAiSettings
@@ -94,16 +99,10 @@ def interpret(result: CommandResult, timeout_s: float, max_iterations: int) -> A
     return out
 
 
-class KubectlAiAdviser:
+class KubectlAiAdviser(ConfiguredAdviser[KubectlAiSettings]):
     """Ask kubectl-ai once, in run-once mode, with a read-only kubeconfig."""
 
     name = NAME
-
-    def __init__(self, settings: KubectlAiSettings, clock: Callable[[], float] = time.monotonic) -> None:
-        self.settings = settings
-        self.timeout_s = settings.timeout_s
-        self.clock = clock
-        self.unavailable_reason = ""
 
     def probe(self) -> bool:
         """Usable when the binary can be run and a read-only kubeconfig is configured and present."""
