@@ -64,135 +64,182 @@ def _workload(
     return {"namespace": target["namespace"], "deployment": deployment}
 
 
-def investigate(context: Context, alert: dict[str, Any], rule_name: str) -> str | None:
-    """Run the investigation; returns the proposal id, or None when nothing was proposed."""
-    inv = investigation_id(rule_name, alert)
-    pid, rid = f"p-{inv}", f"r-{inv}"
-    records = context.records
-    rule = context.rules.current.get(rule_name)
-    records.open(
-        rid,
-        {
-            "rule": rule_name,
-            "alertname": alert["labels"].get("alertname"),
-            "fingerprint": alert["fingerprint"],
-            "created_at": iso(context.clock()),
-        },
-    )
-    try:
-        existing = context.proposals.get(pid)
-    except NotFound:
-        existing = None
-    if existing is not None:
-        records.append(
-            rid,
-            "replayed",
+class Investigation:
+    """One alert, one rule: every stage appends to the same audit record."""
+
+    def __init__(self, context: Context, alert: dict[str, Any], rule_name: str) -> None:
+        self.context = context
+        self.alert = alert
+        self.rule_name = rule_name
+        self.inv = investigation_id(rule_name, alert)
+        self.pid, self.rid = f"p-{self.inv}", f"r-{self.inv}"
+        self.rule: Any = context.rules.current.get(rule_name)
+
+    def record(self, kind: str, data: dict[str, Any]) -> None:
+        self.context.records.append(self.rid, kind, data)
+
+    def run(self) -> str | None:
+        """Returns the proposal id, or None when nothing was proposed."""
+        self.context.records.open(
+            self.rid,
             {
-                "detail": "investigation ran again; its proposal already exists",
-                "proposal_id": pid,
-                "status": existing.status,
+                "rule": self.rule_name,
+                "alertname": self.alert["labels"].get("alertname"),
+                "fingerprint": self.alert["fingerprint"],
+                "created_at": iso(self.context.clock()),
             },
         )
-        return pid
-    records.append(rid, "alert_received", {"alert": _alert_brief(alert)})
-    if rule is None:
-        records.append(rid, "skipped", {"reason": f"rule {rule_name} is no longer loaded"})
-        return None
-    rendered = render_rule(rule, alert)
-    target = dict(rendered.target)
-    records.set_meta(rid, target=target)
-    records.append(
-        rid,
-        "rule_matched",
-        {
-            "rule": rule.name,
-            "playbook": rule.playbook,
-            "target": target,
-            "rules_version": context.rules.current.version,
-        },
-    )
-    if not context.settings.namespaces.permits(target["namespace"]):
-        records.append(rid, "skipped", {"reason": f"namespace {target['namespace']} is denied by settings"})
-        return None
-    holder = _claim_cooldown(context, rule, target, inv)
-    if holder is not None:
-        records.append(
-            rid,
-            "skipped",
-            {"reason": f"rule {rule.name} is cooling down for this target", "holder": f"p-{holder}"},
+        try:
+            existing = self.context.proposals.get(self.pid)
+        except NotFound:
+            existing = None
+        if existing is not None:
+            detail = "investigation ran again; its proposal already exists"
+            self.record("replayed", {"detail": detail, "proposal_id": self.pid, "status": existing.status})
+            return self.pid
+        self.record("alert_received", {"alert": _alert_brief(self.alert)})
+        if self.rule is None:
+            self.record("skipped", {"reason": f"rule {self.rule_name} is no longer loaded"})
+            return None
+        rendered = render_rule(self.rule, self.alert)
+        target = dict(rendered.target)
+        if not self._may_go_on(target):
+            return None
+        evidence = self._gather(target, rendered)
+        if evidence is None:
+            return None
+        proposal = self._propose(target, rendered, evidence)
+        proposal, created = self.context.proposals.create(proposal)
+        if created:
+            self._after_parking(proposal, evidence)
+        return self.pid
+
+    def _may_go_on(self, target: dict[str, str]) -> bool:
+        context, rule = self.context, self.rule
+        context.records.set_meta(self.rid, target=target)
+        self.record(
+            "rule_matched",
+            {
+                "rule": rule.name,
+                "playbook": rule.playbook,
+                "target": target,
+                "rules_version": context.rules.current.version,
+            },
         )
-        counters.increment(context.redis, "investigations_skipped_total", reason="cooldown")
-        return None
-    evidence = gather(
-        context.kube,
-        context.prometheus,
-        target,
-        list(rule.evidence.kubernetes),
-        dict(rendered.queries),
-        context.settings.limits,
-    )
-    for name, query in evidence["queries"].items():
-        records.append(
-            rid, "evidence_query", {"name": name, "query": query, "value": evidence["metrics"].get(name)}
+        if not context.settings.namespaces.permits(target["namespace"]):
+            self.record("skipped", {"reason": f"namespace {target['namespace']} is denied by settings"})
+            return False
+        holder = _claim_cooldown(context, rule, target, self.inv)
+        if holder is not None:
+            reason = f"rule {rule.name} is cooling down for this target"
+            self.record("skipped", {"reason": reason, "holder": f"p-{holder}"})
+            counters.increment(context.redis, "investigations_skipped_total", reason="cooldown")
+            return False
+        return True
+
+    def _gather(self, target: dict[str, str], rendered: Any) -> dict[str, Any] | None:
+        context, kinds = self.context, list(self.rule.evidence.kubernetes)
+        evidence = gather(
+            context.kube, context.prometheus, target, kinds, dict(rendered.queries), context.settings.limits
         )
-    records.append(rid, "evidence", summary(evidence))
-    if target["kind"] == "Pod" and evidence.get("pod") is None and "pod" in rule.evidence.kubernetes:
-        records.append(
-            rid, "target_gone", {"detail": f"pod {target['namespace']}/{target['name']} not found"}
+        for name, query in evidence["queries"].items():
+            self.record(
+                "evidence_query", {"name": name, "query": query, "value": evidence["metrics"].get(name)}
+            )
+        self.record("evidence", summary(evidence))
+        if target["kind"] == "Pod" and evidence.get("pod") is None and "pod" in kinds:
+            self.record("target_gone", {"detail": f"pod {target['namespace']}/{target['name']} not found"})
+            return None
+        return evidence
+
+    def _propose(self, target: dict[str, str], rendered: Any, evidence: dict[str, Any]) -> Proposal:
+        context, rule = self.context, self.rule
+        playbook = get_playbook(rule.playbook)
+        diagnosis = playbook.diagnose(evidence)
+        self.record("diagnosis", diagnosis.to_dict())
+        proposed = playbook.propose(diagnosis, evidence, list(rule.remediation.actions))
+        action = _plan_action(context, target, proposed, evidence, self.rid)
+        risk = max(effective_risk(rule), ACTION_RISKS.get(action["type"], Risk.low), key=lambda r: r.rank)
+        auto = rule.remediation.approval == "auto" and risk == Risk.low and action["type"] != NO_ACTION
+        now = context.clock()
+        expires_s = int(
+            getattr(rule.remediation, "expires_after_s", 0)
+            or context.settings.proposals.default_expires_after_s
         )
-        return None
-    playbook = get_playbook(rule.playbook)
-    diagnosis = playbook.diagnose(evidence)
-    records.append(rid, "diagnosis", diagnosis.to_dict())
-    proposed = playbook.propose(diagnosis, evidence, list(rule.remediation.actions))
-    action = _plan_action(context, target, proposed, evidence, rid)
-    proposal = _build_proposal(
-        context, rule, rendered, alert, pid, rid, target, evidence, diagnosis, action, proposed
-    )
-    proposal, created = context.proposals.create(proposal)
-    if not created:
-        return pid
-    counters.increment(context.redis, "proposals_created_total", action=action["type"])
-    records.set_meta(rid, proposal_id=pid)
-    records.append(
-        rid,
-        "proposal",
-        {
-            "proposal_id": pid,
-            "action": action,
-            "risk": proposal.risk,
-            "approval": proposal.approval,
-            "expires_at": proposal.expires_at,
-            "expected_outcome": proposal.expected_outcome,
-        },
-    )
-    _supersede_older(context, proposal)
-    records.append(
-        rid,
-        "notification",
-        {"event": "proposal_pending", "sinks": notify(context.settings.notify, proposal, "proposal pending")},
-    )
-    if proposal.approval == "auto":
-        # Rules may auto-approve low-risk actions; the approval is recorded as such.
-        approve(
-            context, proposal.id, f"auto:{proposal.rule}", "auto-approved: rule allows low risk", auto=True
+        checks = [dict(check) for check in rendered.checks] or [
+            {"kubernetes": "target_ready"},
+            {"kubernetes": "restarts_stable"},
+        ]
+        return Proposal(
+            id=self.pid,
+            rule=rule.name,
+            playbook=rule.playbook,
+            alert=_alert_brief(self.alert),
+            target=target,
+            diagnosis=diagnosis.to_dict(),
+            action=action,
+            risk=risk.value,
+            approval="auto" if auto else "required",
+            expected_outcome=getattr(proposed, "expected_outcome", ""),
+            validation_plan={
+                "after_s": int(rule.validate_.after_s),
+                "for_s": int(rule.validate_.for_s),
+                "checks": checks,
+                "workload": _workload(target, evidence, action.get("plan")),
+                "described": getattr(proposed, "validation_plan", ""),
+            },
+            created_at=iso(now),
+            expires_at=expiry_after(now, expires_s),
+            record_id=self.rid,
         )
-    wanted = list(rule.evidence.ai)
-    not_consulted = {name: disabled_reason(name, context.settings.advisers) for name in wanted}
-    if any(not reason for reason in not_consulted.values()):
-        Queue(queues.ADVICE, connection=context.redis).enqueue_call(
-            "workers.jobs.consult_advisers",
-            args=(pid, list(rule.evidence.ai), redact_value(evidence)),
-            job_id=f"advise-{inv}",
-            # The job outlives the adviser budget, so RQ never kills it (and its CLIs) mid-consultation.
-            **queues.rq_options(
-                {**queues.ADVISE_OPTIONS, "job_timeout": int(context.settings.advisers.budget_s) + 120}
-            ),
+
+    def _after_parking(self, proposal: Proposal, evidence: dict[str, Any]) -> None:
+        context = self.context
+        counters.increment(context.redis, "proposals_created_total", action=proposal.action["type"])
+        context.records.set_meta(self.rid, proposal_id=self.pid)
+        self.record(
+            "proposal",
+            {
+                "proposal_id": self.pid,
+                "action": proposal.action,
+                "risk": proposal.risk,
+                "approval": proposal.approval,
+                "expires_at": proposal.expires_at,
+                "expected_outcome": proposal.expected_outcome,
+            },
         )
-    elif wanted:
-        # No adviser of the rule's list is set up: say so once, instead of a job that only says it again.
-        records.append(rid, "advice_skipped", {"advisers": not_consulted})
-    return pid
+        _supersede_older(context, proposal)
+        sinks = notify(context.settings.notify, proposal, "proposal pending")
+        self.record("notification", {"event": "proposal_pending", "sinks": sinks})
+        if proposal.approval == "auto":
+            # Rules may auto-approve low-risk actions; the approval is recorded as such.
+            approve(
+                context,
+                proposal.id,
+                f"auto:{proposal.rule}",
+                "auto-approved: rule allows low risk",
+                auto=True,
+            )
+        wanted = list(self.rule.evidence.ai)
+        not_consulted = {name: disabled_reason(name, context.settings.advisers) for name in wanted}
+        if any(not reason for reason in not_consulted.values()):
+            Queue(queues.ADVICE, connection=context.redis).enqueue_call(
+                "workers.jobs.consult_advisers",
+                args=(self.pid, wanted, redact_value(evidence)),
+                job_id=f"advise-{self.inv}",
+                # The job outlives the adviser budget, so RQ never kills it (and its CLIs) mid-consultation.
+                **queues.rq_options(
+                    {**queues.ADVISE_OPTIONS, "job_timeout": int(context.settings.advisers.budget_s) + 120}
+                ),
+            )
+        elif wanted:
+            # No adviser of the rule's list is set up: say so once, instead of a job that only says it again.
+            self.record("advice_skipped", {"advisers": not_consulted})
+
+
+def investigate(context: Context, alert: dict[str, Any], rule_name: str) -> str | None:
+    """Run the investigation; returns the proposal id, or None when nothing was proposed."""
+    return Investigation(context, alert, rule_name).run()
 
 
 def _plan_action(
@@ -215,61 +262,6 @@ def _plan_action(
         return action
     action["plan"] = plan.to_dict()
     return action
-
-
-def _build_proposal(
-    context: Context,
-    rule: Any,
-    rendered: Any,
-    alert: dict[str, Any],
-    pid: str,
-    rid: str,
-    target: dict[str, str],
-    evidence: dict[str, Any],
-    diagnosis: Any,
-    action: dict[str, Any],
-    proposed: Any,
-) -> Proposal:
-    risk = effective_risk(rule)
-    inherent = ACTION_RISKS.get(action["type"], Risk.low)
-    if inherent.rank > risk.rank:
-        risk = inherent
-    approval = (
-        "auto"
-        if (rule.remediation.approval == "auto" and risk == Risk.low and action["type"] != NO_ACTION)
-        else "required"
-    )
-    now = context.clock()
-    expires_s = int(
-        getattr(rule.remediation, "expires_after_s", 0) or context.settings.proposals.default_expires_after_s
-    )
-    checks = [dict(check) for check in rendered.checks] or [
-        {"kubernetes": "target_ready"},
-        {"kubernetes": "restarts_stable"},
-    ]
-    validation_plan = {
-        "after_s": int(rule.validate_.after_s),
-        "for_s": int(rule.validate_.for_s),
-        "checks": checks,
-        "workload": _workload(target, evidence, action.get("plan")),
-        "described": getattr(proposed, "validation_plan", ""),
-    }
-    return Proposal(
-        id=pid,
-        rule=rule.name,
-        playbook=rule.playbook,
-        alert=_alert_brief(alert),
-        target=target,
-        diagnosis=diagnosis.to_dict(),
-        action=action,
-        risk=risk.value,
-        approval=approval,
-        expected_outcome=getattr(proposed, "expected_outcome", ""),
-        validation_plan=validation_plan,
-        created_at=iso(now),
-        expires_at=expiry_after(now, expires_s),
-        record_id=rid,
-    )
 
 
 def _supersede_older(context: Context, proposal: Proposal) -> None:
