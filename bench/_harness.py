@@ -26,7 +26,7 @@ import httpx
 import redis
 import yaml
 
-from sandbox.localprom import free_port, wait_for_port
+from sandbox.localprom import free_port, wait_for_port, wait_for_redis
 from workers.settings import DEFAULT_RULES_DIR
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -126,16 +126,8 @@ def start_redis(stack: contextlib.ExitStack, workdir: Path) -> tuple[str, redis.
     child = spawn(stack, "redis", argv, workdir)
     wait_for_port(port, proc=child.proc)
     url = f"redis://127.0.0.1:{port}/0"
+    wait_for_redis(url)
     client = redis.Redis.from_url(url)
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            client.ping()
-            break
-        except redis.exceptions.BusyLoadingError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
     stack.callback(client.close)
     return url, client
 

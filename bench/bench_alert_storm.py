@@ -30,6 +30,8 @@ from urllib.parse import urlsplit
 import _harness as h
 from rq import Queue
 
+from receiver.payload import alertmanager_payload
+
 PATH = "/webhooks/alertmanager"
 
 
@@ -50,18 +52,7 @@ def storm_payload(starts_at: str) -> bytes:
         "generatorURL": "http://prometheus.local/graph",
         "fingerprint": "5e3c1a2b9d8f7e61",
     }
-    body = {
-        "version": "4",
-        "groupKey": '{}:{alertname="KubePodCrashLooping"}',
-        "truncatedAlerts": 0,
-        "status": "firing",
-        "receiver": "aiops",
-        "groupLabels": {"alertname": "KubePodCrashLooping"},
-        "commonLabels": alert["labels"],
-        "commonAnnotations": alert["annotations"],
-        "externalURL": "http://alertmanager.local",
-        "alerts": [alert],
-    }
+    body = alertmanager_payload([alert], commonLabels=alert["labels"], commonAnnotations=alert["annotations"])
     return json.dumps(body).encode()
 
 

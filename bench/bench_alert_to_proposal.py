@@ -41,6 +41,7 @@ import yaml
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
 
+from receiver.payload import alertmanager_payload
 from sandbox.localprom import start_prometheus
 from workers.intake import investigation_id
 
@@ -170,24 +171,15 @@ def crash_alert(pod: str, starts_at: str, tag: str) -> dict[str, Any]:
     }
 
 
-def webhook_body(alerts: list[dict[str, Any]]) -> dict[str, Any]:
-    return {
-        "version": "4",
-        "groupKey": '{}:{alertname="KubePodCrashLooping"}',
-        "truncatedAlerts": 0,
-        "status": "firing",
-        "receiver": "aiops",
-        "groupLabels": {"alertname": "KubePodCrashLooping"},
-        "commonLabels": {"alertname": "KubePodCrashLooping", "namespace": NAMESPACE},
-        "commonAnnotations": {},
-        "externalURL": "http://alertmanager.local",
-        "alerts": alerts,
-    }
-
-
 def post(http: httpx.Client, alerts: list[dict[str, Any]]) -> float:
     """Post ``alerts`` in one payload; returns the wall-clock time of the 202."""
-    answer = http.post("/webhooks/alertmanager", json=webhook_body(alerts), headers=h.auth("webhook"))
+    answer = http.post(
+        "/webhooks/alertmanager",
+        json=alertmanager_payload(
+            alerts, commonLabels={"alertname": "KubePodCrashLooping", "namespace": NAMESPACE}
+        ),
+        headers=h.auth("webhook"),
+    )
     if answer.status_code != 202 or answer.json()["enqueued"] != len(alerts):
         raise RuntimeError(f"webhook answered {answer.status_code}: {answer.text}")
     return time.time()

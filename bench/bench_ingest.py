@@ -41,6 +41,8 @@ import _harness as h
 import httpx
 import redis
 
+from receiver.payload import alertmanager_payload
+
 PATH = "/webhooks/alertmanager"
 
 
@@ -50,8 +52,8 @@ PATH = "/webhooks/alertmanager"
 def serve_baseline(port: int) -> None:
     """A bare Flask JSON endpoint under gunicorn with the receiver's settings (see receiver.runtime.serve)."""
     from flask import Flask, jsonify, request
-    from gunicorn.app.base import BaseApplication
 
+    from receiver.runtime import gunicorn_application
     from workers.settings import load_settings
 
     settings = load_settings()
@@ -66,19 +68,8 @@ def serve_baseline(port: int) -> None:
     def healthz() -> Any:
         return jsonify({"status": "ok"})
 
-    class Gunicorn(BaseApplication):  # type: ignore[misc]
-        def load_config(self) -> None:
-            self.cfg.set("bind", f"127.0.0.1:{port}")
-            self.cfg.set("workers", settings.server.workers)
-            self.cfg.set("threads", settings.server.threads)
-            self.cfg.set("worker_class", "gthread")
-            self.cfg.set("accesslog", None)
-            self.cfg.set("graceful_timeout", 20)
-
-        def load(self) -> Flask:
-            return app
-
-    Gunicorn().run()
+    # Exactly the server `aiops serve` runs, so only the application differs.
+    gunicorn_application(settings, "127.0.0.1", port, lambda: app).run()
 
 
 # --- payloads and the wrk script ----------------------------------------------------------------------
@@ -115,18 +106,15 @@ def alert_template(starts_at: str) -> str:
 
 def payload_parts() -> tuple[str, str]:
     """The JSON before and after the alerts array."""
-    body = {
-        "version": "4",
-        "groupKey": '{}:{alertname="KubePodCrashLooping"}',
-        "truncatedAlerts": 0,
-        "status": "firing",
-        "receiver": "aiops",
-        "groupLabels": {"alertname": "KubePodCrashLooping"},
-        "commonLabels": {"alertname": "KubePodCrashLooping", "namespace": "shop", "severity": "warning"},
-        "commonAnnotations": {},
-        "externalURL": "http://alertmanager.local",
-        "alerts": ["@ALERTS@"],
-    }
+    common = {"alertname": "KubePodCrashLooping", "namespace": "shop", "severity": "warning"}
+    body = alertmanager_payload(
+        [],
+        status="firing",
+        groupKey='{}:{alertname="KubePodCrashLooping"}',
+        groupLabels={"alertname": "KubePodCrashLooping"},
+        commonLabels=common,
+    )
+    body["alerts"] = ["@ALERTS@"]  # the alerts go in as text, built per request by the wrk script
     head, tail = json.dumps(body, separators=(",", ":")).split('"@ALERTS@"')
     return head, tail
 

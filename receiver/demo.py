@@ -22,6 +22,8 @@ import httpx
 import yaml
 from werkzeug.serving import WSGIRequestHandler, make_server
 
+from receiver.payload import alertmanager_payload
+
 SANDBOX = Path(__file__).resolve().parent.parent / "sandbox"
 SCENARIO = SANDBOX / "scenarios" / "demo-crashloop"
 DEMO_RULES = SANDBOX / "demo"
@@ -153,17 +155,8 @@ def _walk_through(
     image = deployment["spec"]["template"]["spec"]["containers"][0]["image"]
     step.say(f"cluster: shop/checkout runs {image}; pod {pod} is in CrashLoopBackOff")
 
-    payload = {
-        "version": "4",
-        "groupKey": '{}:{alertname="KubePodCrashLooping"}',
-        "truncatedAlerts": 0,
-        "status": "firing",
-        "receiver": "aiops",
-        "groupLabels": {"alertname": "KubePodCrashLooping"},
-        "commonLabels": {},
-        "commonAnnotations": {},
-        "externalURL": "http://alertmanager.local",
-        "alerts": [
+    payload = alertmanager_payload(
+        [
             {
                 "status": "firing",
                 "labels": {
@@ -182,8 +175,8 @@ def _walk_through(
                 "generatorURL": "http://prometheus.local/graph",
                 "fingerprint": f"demo-{pod}",
             }
-        ],
-    }
+        ]
+    )
     sent = time.monotonic()
     answer = http.post(
         "/webhooks/alertmanager", json=payload, headers={"Authorization": f"Bearer {tokens['webhook']}"}

@@ -73,6 +73,29 @@ class WebhookIn(BaseModel):
     alerts: list[AlertIn]
 
 
+def alertmanager_payload(alerts: list[dict[str, Any]], **fields: Any) -> dict[str, Any]:
+    """An Alertmanager webhook body (version 4) around ``alerts``, as Alertmanager sends it.
+
+    For the demo, benchmarks and tests; ``fields`` overrides the envelope (e.g. ``commonLabels``).
+    """
+    alertnames = sorted({alert.get("labels", {}).get("alertname", "") for alert in alerts} - {""})
+    grouped = {"alertname": alertnames[0]} if len(alertnames) == 1 else {}
+    body: dict[str, Any] = {
+        "version": "4",
+        "groupKey": "{}:{" + ",".join(f'{k}="{v}"' for k, v in grouped.items()) + "}",
+        "truncatedAlerts": 0,
+        "status": "firing" if any(alert.get("status") == "firing" for alert in alerts) else "resolved",
+        "receiver": "aiops",
+        "groupLabels": grouped,
+        "commonLabels": grouped,
+        "commonAnnotations": {},
+        "externalURL": "http://alertmanager.local",
+        "alerts": alerts,
+    }
+    body.update(fields)
+    return body
+
+
 def _field_path(location: tuple[Any, ...]) -> str:
     path = ""
     for part in location:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 import signal
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask
 
@@ -73,6 +73,12 @@ def serve(settings: Settings, host: str, port: int, dev: bool) -> None:
         app.run(host=host, port=port, threaded=True)
         return
     receiver_app(settings)  # fail fast, before forking workers, on bad tokens or rules
+    # The app is built in each gunicorn worker, after the fork.
+    gunicorn_application(settings, host, port, lambda: receiver_app(settings)).run()
+
+
+def gunicorn_application(settings: Settings, host: str, port: int, load: Callable[[], Flask]) -> Any:
+    """The gunicorn server `aiops serve` runs (gthread workers as settings.server says) around ``load()``."""
     from gunicorn.app.base import BaseApplication
 
     class Gunicorn(BaseApplication):  # type: ignore[misc]
@@ -85,9 +91,9 @@ def serve(settings: Settings, host: str, port: int, dev: bool) -> None:
             self.cfg.set("graceful_timeout", 20)
 
         def load(self) -> Flask:
-            return receiver_app(settings)  # built in each worker, after the fork
+            return load()
 
-    Gunicorn().run()
+    return Gunicorn()
 
 
 def run_worker(

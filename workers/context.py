@@ -8,7 +8,7 @@ set once when the worker process starts.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
@@ -36,7 +36,6 @@ class Context:
     clock: Callable[[], datetime] = utc_now
     kube_factory: Callable[[], Any] | None = None
     prometheus_factory: Callable[[], Any] | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
 
     @cached_property
     def proposals(self) -> ProposalStore:

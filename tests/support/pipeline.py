@@ -15,6 +15,7 @@ from rq import SimpleWorker
 
 from receiver.app import create_app
 from receiver.auth import TokenBook
+from receiver.payload import alertmanager_payload
 from rules.registry import RuleRegistry
 from sandbox.localprom import BinaryServer, free_port, start_prometheus, wait_for_series
 from sandbox.server import SandboxCluster
@@ -60,17 +61,7 @@ class Pipeline:
         return self.app.test_client()
 
     def post_alerts(self, *alerts: dict[str, Any]) -> dict[str, Any]:
-        body = {
-            "version": "4",
-            "groupKey": "{}",
-            "status": "firing",
-            "receiver": "aiops",
-            "groupLabels": {},
-            "commonLabels": {},
-            "commonAnnotations": {},
-            "externalURL": "http://am",
-            "alerts": list(alerts),
-        }
+        body = alertmanager_payload(list(alerts))
         response = self.client.post("/webhooks/alertmanager", json=body, headers=auth("webhook"))
         assert response.status_code == 202, response.get_data(as_text=True)
         return response.get_json()
@@ -103,9 +94,11 @@ def crash_alert(
     container: str = "app",
     alertname: str = "KubePodCrashLooping",
     starts: str | None = None,
+    status: str = "firing",
+    fingerprint: str | None = None,
 ) -> dict[str, Any]:
     return {
-        "status": "firing",
+        "status": status,
         "labels": {
             "alertname": alertname,
             "namespace": namespace,
@@ -116,9 +109,9 @@ def crash_alert(
         },
         "annotations": {"summary": f"{namespace}/{pod} ({container}) is crash looping"},
         "startsAt": starts or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "endsAt": "0001-01-01T00:00:00Z",
+        "endsAt": "0001-01-01T00:00:00Z" if status == "firing" else "2026-11-25T11:00:00Z",
         "generatorURL": "http://prometheus/graph",
-        "fingerprint": f"{namespace}-{pod}-{container}-{alertname}".lower(),
+        "fingerprint": fingerprint or f"{namespace}-{pod}-{container}-{alertname}".lower(),
     }
 
 

@@ -5,13 +5,18 @@ from __future__ import annotations
 import contextlib
 import shutil
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import redis
-
-from sandbox.localprom import BinaryServer, find_binary, free_port, start_prometheus, wait_for_port
+from sandbox.localprom import (
+    BinaryServer,
+    find_binary,
+    free_port,
+    start_prometheus,
+    stop_process,
+    wait_for_port,
+    wait_for_redis,
+)
 
 __all__ = [
     "BinaryServer",
@@ -63,27 +68,11 @@ class RedisServer:
             stderr=subprocess.DEVNULL,
         )
         wait_for_port(self.port, proc=self.proc)
-        client = redis.Redis.from_url(self.url)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                client.ping()
-                break
-            except redis.exceptions.BusyLoadingError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
-        client.close()
+        wait_for_redis(self.url)
         return self
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
         self.proc = None
 
 

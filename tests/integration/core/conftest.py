@@ -9,7 +9,9 @@ import pytest
 
 from receiver.app import create_app
 from receiver.auth import TokenBook
+from receiver.payload import alertmanager_payload
 from rules.registry import RuleRegistry
+from tests.support.pipeline import crash_alert
 from workers.context import Context
 from workers.settings import DEFAULT_RULES_DIR, Settings
 
@@ -38,36 +40,13 @@ def alert(
     fingerprint: str | None = None,
     namespace: str = "shop",
 ) -> dict:
-    return {
-        "status": status,
-        "labels": {
-            "alertname": alertname,
-            "namespace": namespace,
-            "pod": pod,
-            "container": "app",
-            "severity": "warning",
-        },
-        "annotations": {"summary": f"{pod} is crash looping"},
-        "startsAt": starts,
-        "endsAt": "0001-01-01T00:00:00Z" if status == "firing" else "2026-11-25T11:00:00Z",
-        "generatorURL": "http://prometheus/graph",
-        "fingerprint": fingerprint or f"fp-{namespace}-{pod}",
-    }
+    return crash_alert(
+        pod, namespace, "app", alertname, starts, status, fingerprint or f"fp-{namespace}-{pod}"
+    )
 
 
 def webhook(*alerts: dict) -> dict:
-    return {
-        "version": "4",
-        "groupKey": "{}",
-        "truncatedAlerts": 0,
-        "status": "firing",
-        "receiver": "aiops",
-        "groupLabels": {},
-        "commonLabels": {},
-        "commonAnnotations": {},
-        "externalURL": "http://am",
-        "alerts": list(alerts),
-    }
+    return alertmanager_payload(list(alerts))
 
 
 @pytest.fixture
