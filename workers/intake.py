@@ -71,7 +71,7 @@ def _planned_jobs(context: Context, alert: dict[str, Any]) -> list[dict[str, Any
     if (
         alert["status"] == "resolved"
         and context.settings.alerts.resolved_supersedes
-        and context.proposals.ids_for_alert(alert["fingerprint"])
+        and context.proposals.any_for_alert(alert["fingerprint"])
     ):
         marker = dedup_key(alert).removeprefix(DEDUP_PREFIX)
         planned.append(

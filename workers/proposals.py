@@ -188,6 +188,10 @@ class ProposalStore:
     def ids_for_alert(self, fingerprint: str) -> builtins.list[str]:
         return sorted(as_text(member) for member in self.redis.smembers(BY_ALERT + fingerprint))
 
+    def any_for_alert(self, fingerprint: str) -> bool:
+        """Whether any proposal was made for the alert (one EXISTS, for the webhook's hot path)."""
+        return bool(self.redis.exists(BY_ALERT + fingerprint))
+
     def ids_for_target(self, target: dict[str, str]) -> builtins.list[str]:
         return sorted(as_text(member) for member in self.redis.smembers(BY_TARGET + target_key(target)))
 
