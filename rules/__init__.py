@@ -1,10 +1,12 @@
 """Rules: which alerts aiops-responder handles, and how (model, loader, lint, matcher, templates).
 
 Rules are YAML files in one directory (see ``docs/rules.md``). ``load_rule_dir`` turns the
-directory into a ``RuleSet``; ``RuleSet.match`` finds the rules for an alert; ``render_rule``
-renders a rule's target, PromQL evidence queries and checks for that alert in a Jinja sandbox;
-``RuleRegistry`` keeps the last good set active while files change. This package imports nothing
-from ``workers`` or ``receiver``.
+directory (``load_rule_paths`` any files and directories) into a ``RuleSet``; ``RuleSet.match``
+finds the rules for an alert (RE2 regexes, linear time) and ``mismatches`` says why a rule does
+not; ``render_rule`` renders a rule's target, PromQL evidence queries and checks for that alert in
+a bounded Jinja sandbox; ``RuleRegistry`` keeps the last good set active while files change. Label
+values are normalised once (``label_value``) for matching and templates alike. This package
+imports nothing from ``workers`` or ``receiver``.
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ from __future__ import annotations
 from rules.allowlist import ACTIONS, ADVISERS, KUBERNETES_EVIDENCE, NO_ACTION, PLAYBOOKS, Risk
 from rules.durations import format_duration, parse_duration
 from rules.errors import Problem, RuleError, RuleRenderError, RuleSetError
-from rules.loader import lint_dir, load_rule_dir, parse_rules
-from rules.matcher import RuleSet
+from rules.labels import label_value
+from rules.loader import LintReport, lint_dir, lint_paths, load_rule_dir, load_rule_paths, parse_rules
+from rules.matcher import Mismatch, RuleSet, mismatches
 from rules.model import (
     Check,
     Evidence,
@@ -38,7 +41,9 @@ __all__ = [
     "TEMPLATE_VARIABLES",
     "Check",
     "Evidence",
+    "LintReport",
     "Match",
+    "Mismatch",
     "Problem",
     "Remediation",
     "RenderedRule",
@@ -53,8 +58,12 @@ __all__ = [
     "Validate",
     "effective_risk",
     "format_duration",
+    "label_value",
     "lint_dir",
+    "lint_paths",
     "load_rule_dir",
+    "load_rule_paths",
+    "mismatches",
     "parse_duration",
     "parse_rules",
     "promql_quote",

@@ -9,7 +9,6 @@ value that reaches PromQL goes through the ``promql`` filter, durations parse, a
 
 from __future__ import annotations
 
-import importlib
 import json
 import re
 from collections.abc import Callable, Iterable
@@ -22,15 +21,18 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    ModelWrapValidatorHandler,
     PrivateAttr,
-    ValidationInfo,
+    ValidationError,
     WithJsonSchema,
-    field_validator,
     model_validator,
 )
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from rules.allowlist import ACTIONS, ADVISERS, KUBERNETES_EVIDENCE, PLAYBOOKS, Risk
 from rules.durations import DURATION_PATTERN, parse_duration
+from rules.labels import Operator, parse_condition
+from rules.regex import compile_regex, matches_only_empty
 from rules.templating import check_template
 
 __all__ = [
@@ -103,28 +105,16 @@ def _duration(minimum: int) -> Callable[[object], object]:
 
 
 def _label_matcher(value: str) -> str:
-    if not value.startswith("~"):
+    operator, pattern = parse_condition(value)
+    if operator is Operator.equal:
         return value
-    pattern = value[1:]
-    try:
-        re.compile(pattern)
-    except re.error as exc:
-        raise ValueError(f"invalid regex {pattern!r}: {exc}") from None
-    if _matches_only_empty(pattern):
+    compile_regex(pattern)  # raises ValueError with the reason (RE2 syntax, linear time)
+    if operator is Operator.regex and matches_only_empty(pattern):
         raise ValueError(
-            f"regex {pattern!r} can only match an empty value: a regex must match the whole label value, "
-            f"so end it with .* (e.g. '~(?!kube-system$).*'); to match a missing label write \"\""
+            f"regex {pattern!r} can only match an empty value: a regex must match the whole label value "
+            f"(e.g. '~shop-.*'); to match a missing label write \"\", to exclude values write '!~regex'"
         )
     return value
-
-
-def _matches_only_empty(pattern: str) -> bool:
-    """True when ``pattern`` is made only of zero-width parts (anchors, lookarounds)."""
-    try:
-        parser: Any = importlib.import_module("re._parser")
-        return bool(parser.parse(pattern).getwidth()[1] == 0)
-    except (ImportError, AttributeError, re.error):  # pragma: no cover - private module moved
-        return False
 
 
 def _label_name(value: str) -> str:
@@ -194,7 +184,7 @@ class Match(_Strict):
     ]
     """One or more exact alert names (the `alertname` label); a single name may be a string."""
     labels: dict[LabelName, LabelMatcher] = Field(default_factory=dict)
-    """Label conditions: an exact value, or `~regex` matching the whole value; a missing label is ""."""
+    """Label conditions: a value, `~regex` (whole value matches), `!~regex` (does not; RE2); missing: ""."""
     status: Literal["firing", "resolved", "any"] = "firing"
     """The alert status the rule handles."""
 
@@ -235,16 +225,33 @@ class Remediation(_Strict):
 
     _expires_after_s: int = PrivateAttr(0)
 
-    @field_validator("approval")
+    @model_validator(mode="wrap")
     @classmethod
-    def _auto_needs_low_risk(cls, value: str, info: ValidationInfo) -> str:
-        if value == "auto" and "actions" in info.data and "risk" in info.data:
-            risk = _effective(info.data["actions"], info.data["risk"])
-            if risk is not Risk.low:
-                raisers = [a for a in info.data["actions"] if ACTIONS[a] is not Risk.low]
-                why = f"actions {', '.join(raisers)}" if raisers else "the declared risk"
-                raise ValueError(f"auto needs a low effective risk; it is {risk.value} (from {why})")
-        return value
+    def _auto_needs_low_risk(cls, data: Any, handler: ModelWrapValidatorHandler[Remediation]) -> Remediation:
+        # Judged on the raw mapping, so that it is reported even when another key of it is wrong.
+        reason = _auto_approval_problem(data) if isinstance(data, dict) else None
+        problem = InitErrorDetails(
+            type=PydanticCustomError("value_error", "{reason}", {"reason": reason}),
+            loc=("approval",),
+            input=data.get("approval") if isinstance(data, dict) else None,
+        )
+        try:
+            remediation = handler(data)
+        except ValidationError as exc:
+            if reason is None or any(error["loc"][:1] == ("approval",) for error in exc.errors()):
+                raise
+            try:
+                others = [
+                    InitErrorDetails(type=e["type"], loc=e["loc"], input=e["input"], ctx=e.get("ctx", {}))
+                    for e in exc.errors()
+                ]
+                merged = ValidationError.from_exception_data(exc.title, [*others, problem])
+            except (TypeError, KeyError, ValueError):  # an error kind that cannot be rebuilt: report the rest
+                raise exc from None
+            raise merged from None
+        if reason is not None:
+            raise ValidationError.from_exception_data(cls.__name__, [problem])
+        return remediation
 
     def model_post_init(self, context: Any, /) -> None:
         self._expires_after_s = parse_duration(self.expires_after)
@@ -350,6 +357,26 @@ class Rule(_Strict):
     def cooldown_s(self) -> int:
         """``cooldown`` in seconds."""
         return self._cooldown_s
+
+
+def _auto_approval_problem(data: dict[str, Any]) -> str | None:
+    """Why ``approval: auto`` is refused for the raw remediation ``data``, or None when it is not."""
+    if data.get("approval") != "auto":
+        return None
+    raw_actions = data.get("actions")
+    actions = (
+        [a for a in raw_actions if isinstance(a, str) and a in ACTIONS]
+        if isinstance(raw_actions, list)
+        else []
+    )
+    raw_risk = data.get("risk")
+    declared = Risk(raw_risk) if isinstance(raw_risk, str) and raw_risk in Risk.__members__ else None
+    risk = _effective(actions, declared)
+    if risk is Risk.low:
+        return None
+    raisers = [a for a in actions if ACTIONS[a] is not Risk.low]
+    why = f"actions {', '.join(raisers)}" if raisers else "the declared risk"
+    return f"auto needs a low effective risk; it is {risk.value} (from {why})"
 
 
 def _effective(actions: Iterable[str], declared: Risk | None) -> Risk:

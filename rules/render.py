@@ -4,7 +4,9 @@
 sandbox (see ``rules.templating``); any failure raises ``RuleRenderError`` naming the rule and
 the field, e.g. ``rule 'pod-crashloop': target.name: undefined value: 'dict object' has no
 attribute 'pod'``. The rendered target is checked to be a valid Kubernetes namespace and
-object name, so a hostile label value cannot address something unexpected.
+object name, so a hostile label value cannot address something unexpected. Templates see label
+values normalised as the matcher saw them (``rules.labels``): a padded ``'kube-system '`` cannot
+pass a rule's exclusion and then render as ``kube-system``.
 """
 
 from __future__ import annotations

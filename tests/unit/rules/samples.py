@@ -14,7 +14,7 @@ description: test rule
 match:
   alertname: [KubePodCrashLooping]
   labels:
-    namespace: "~(?!kube-system$).*"
+    namespace: "!~kube-system"
   status: firing
 playbook: pod-failure
 target:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from rules.errors import Problem, RuleSetError
-from rules.loader import lint_dir, load_rule_dir, parse_rules
+from rules.loader import lint_dir, lint_paths, load_rule_dir, load_rule_paths, parse_rules
 from tests.unit.rules.samples import BASE_RULE, edit_line
 
 RuleDir = Callable[[dict[str, str]], Path]
@@ -49,15 +49,65 @@ CASES = [
     pytest.param(10, None, "r.yaml:9: missing required key 'kind' in target", id="missing-nested-key"),
     pytest.param(
         6, '    namespace: "~("',
-        "r.yaml:6: match.labels.namespace: invalid regex '(': missing ), unterminated subpattern at position 0",
+        "r.yaml:6: match.labels.namespace: invalid regex '(': missing ): (",
         id="bad-regex",
     ),
     pytest.param(
-        6, '    namespace: "~^(?!kube-system$)"',
-        "r.yaml:6: match.labels.namespace: regex '^(?!kube-system$)' can only match an empty value: a regex must "
-        "match the whole label value, so end it with .* (e.g. '~(?!kube-system$).*'); to match a missing label "
-        'write ""',
+        6, '    namespace: "!~(kube-"',
+        "r.yaml:6: match.labels.namespace: invalid regex '(kube-': missing ): (kube-",
+        id="bad-negated-regex",
+    ),
+    pytest.param(
+        6, '    namespace: "~^$"',
+        "r.yaml:6: match.labels.namespace: regex '^$' can only match an empty value: a regex must match the whole "
+        "label value (e.g. '~shop-.*'); to match a missing label write \"\", to exclude values write '!~regex'",
         id="zero-width-regex",
+    ),
+    pytest.param(
+        6, '    namespace: "~(?!kube-system$).*"',
+        "r.yaml:6: match.labels.namespace: invalid regex '(?!kube-system$).*': invalid perl operator: (?!; rule "
+        "regexes use RE2 syntax (linear time, as in Prometheus), which has no lookahead, lookbehind or "
+        "backreferences and writes \\z for \\Z; to exclude values write '!~kube-system'",
+        id="lookahead-refused-with-the-negated-form",
+    ),
+    pytest.param(
+        6, '    namespace: "~^(?!kube-(system|public)$).*"',
+        "r.yaml:6: match.labels.namespace: invalid regex '^(?!kube-(system|public)$).*': invalid perl operator: "
+        "(?!; rule regexes use RE2 syntax (linear time, as in Prometheus), which has no lookahead, lookbehind or "
+        "backreferences and writes \\z for \\Z; to exclude values write '!~kube-(system|public)'",
+        id="anchored-lookahead-refused",
+    ),
+    pytest.param(
+        6, '    namespace: "~(x+x+)+\\\\1y"',
+        "r.yaml:6: match.labels.namespace: invalid regex '(x+x+)+\\\\1y': invalid escape sequence: \\1; rule "
+        "regexes use RE2 syntax (linear time, as in Prometheus), which has no lookahead, lookbehind or "
+        "backreferences and writes \\z for \\Z",
+        id="backtracking-redos-refused",
+    ),
+    pytest.param(
+        6, '    namespace: "~(?<=a)b"',
+        "r.yaml:6: match.labels.namespace: invalid regex '(?<=a)b': invalid perl operator: (?<=; rule regexes use "
+        "RE2 syntax (linear time, as in Prometheus), which has no lookahead, lookbehind or backreferences and "
+        "writes \\z for \\Z",
+        id="lookbehind-refused",
+    ),
+    pytest.param(
+        12, '  name: "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}x"',
+        "r.yaml:12: target.name: fails on a sample alert: range() of 100000 items: rule templates may use at "
+        "most 1000",
+        id="nested-range-100000-refused",
+    ),
+    pytest.param(
+        12, '  name: "{% for i in range(1000) %}{% for j in range(1000) %}{% endfor %}{% endfor %}x"',
+        "r.yaml:12: target.name: fails on a sample alert: the template's loops run more than 1000 iterations "
+        "in all",
+        id="nested-loops-refused",
+    ),
+    pytest.param(
+        15, "    restarts_1h: 'up{pod={{ (labels.pod * 100000000) | promql }}}'",
+        "r.yaml:15: evidence.prometheus.restarts_1h: fails on a sample alert: a * repetition is larger than "
+        "32768 characters",
+        id="huge-string-refused",
     ),
     pytest.param(
         12, '  name: "{{ labels.pod "',
@@ -70,6 +120,11 @@ CASES = [
         "r.yaml:12: target.name: unknown template variable 'lables' "
         "(known: alert, annotations, fingerprint, labels, startsAt, status)",
         id="unknown-variable",
+    ),
+    pytest.param(
+        12, '  name: "{{ labels.pod | bogus }}"',
+        "r.yaml:12: target.name: template syntax error on template line 1: No filter named 'bogus'.",
+        id="unknown-filter",
     ),
     pytest.param(
         15, "    restarts_1h: 'up{pod={{ labels.pod }}}'",
@@ -214,6 +269,28 @@ def test_declared_risk_blocks_auto_approval() -> None:
     ]
 
 
+def test_auto_approval_is_reported_beside_other_problems_of_the_same_rule() -> None:
+    text = edit_line(BASE_RULE, 19, "  actions: [restart-pod, delete-namespace]\n  risk: high")
+    text = edit_line(text, 21, "  approval: auto")
+    text = edit_line(text, 8, "playbook: nope")
+    assert [str(p) for p in parse_rules(text, "r.yaml")[1]] == [
+        "r.yaml:8: playbook: unknown playbook 'nope' (allowed: pod-failure)",
+        "r.yaml:19: remediation.actions[1]: unknown action 'delete-namespace' "
+        "(allowed: adjust-probe, raise-memory-limit, restart-pod, rollback-deployment)",
+        "r.yaml:21: remediation.approval: auto needs a low effective risk; it is high (from the declared risk)",
+    ]
+
+
+def test_auto_approval_is_reported_when_the_declared_risk_is_invalid_but_an_action_is_not_low() -> None:
+    text = edit_line(BASE_RULE, 19, "  actions: [rollback-deployment]\n  risk: extreme")
+    text = edit_line(text, 21, "  approval: auto")
+    assert [str(p) for p in parse_rules(text, "r.yaml")[1]] == [
+        "r.yaml:20: remediation.risk: must be 'low', 'medium' or 'high' (got 'extreme')",
+        "r.yaml:21: remediation.approval: auto needs a low effective risk; it is medium "
+        "(from actions rollback-deployment)",
+    ]
+
+
 def test_a_file_may_hold_a_list_of_rules_with_lines_per_rule() -> None:
     second = BASE_RULE.replace("name: crash", "name: crash-two").replace(
         "approval: required", "approval: maybe"
@@ -277,6 +354,46 @@ def test_duplicate_rule_names_across_files(rule_dir: RuleDir) -> None:
     ]
 
 
+def test_duplicate_names_are_reported_in_the_same_pass_as_other_problems(rule_dir: RuleDir) -> None:
+    broken = edit_line(BASE_RULE, 7, "  stauts: firing")
+    directory = rule_dir({"a.yaml": edit_line(BASE_RULE, 8, "playbook: nope"), "b.yaml": broken})
+    assert [str(p) for p in lint_dir(directory)] == [
+        f"{directory / 'a.yaml'}:8: playbook: unknown playbook 'nope' (allowed: pod-failure)",
+        f"{directory / 'b.yaml'}:1: duplicate rule name 'crash' (first at {directory / 'a.yaml'}:1)",
+        f"{directory / 'b.yaml'}:7: unknown key 'stauts' in match (allowed: alertname, labels, status)",
+    ]
+
+
+def test_lint_paths_takes_files_and_directories_together(rule_dir: RuleDir) -> None:
+    directory = rule_dir({
+        "a.yaml": BASE_RULE.replace("name: crash", "name: from-a"),
+        "b.yaml": edit_line(BASE_RULE.replace("name: crash", "name: from-b"), 8, "playbook: nope"),
+        "c.yaml": BASE_RULE.replace("name: crash", "name: from-c"),
+    })  # fmt: skip
+    extra = directory.parent / "extra.rules"
+    extra.write_text(BASE_RULE.replace("name: crash", "name: from-a"), encoding="utf-8")
+    report = lint_paths([directory, extra, directory / "a.yaml", directory.parent / "missing"])
+    assert [Path(f).name for f in report.files] == ["a.yaml", "b.yaml", "c.yaml", "extra.rules"]
+    assert [Path(f).name for f in report.files_with_problems] == ["b.yaml", "extra.rules"]
+    assert [str(p) for p in report.path_problems] == [
+        f"{directory.parent / 'missing'}:1: rules path does not exist"
+    ]
+    assert sorted(str(p) for p in report.problems) == sorted([
+        f"{directory / 'b.yaml'}:8: playbook: unknown playbook 'nope' (allowed: pod-failure)",
+        f"{extra}:1: duplicate rule name 'from-a' (first at {directory / 'a.yaml'}:1)",
+        f"{extra}:1: rule files must end in .yaml; rename this file",
+        f"{directory.parent / 'missing'}:1: rules path does not exist",
+    ])  # fmt: skip
+
+
+def test_load_rule_paths_loads_a_single_file_and_a_directory_in_order(rule_dir: RuleDir) -> None:
+    directory = rule_dir({"b.yaml": BASE_RULE.replace("name: crash", "name: from-b")})
+    single = rule_dir({"a.yaml": BASE_RULE.replace("name: crash", "name: single")}) / "a.yaml"
+    assert [rule.name for rule in load_rule_paths([single, directory]).rules] == ["single", "from-b"]
+    with pytest.raises(RuleSetError):
+        load_rule_paths([single, single.parent, directory / "nope.yaml"])
+
+
 def test_lint_dir_reports_every_file_sorted(rule_dir: RuleDir) -> None:
     directory = rule_dir({
         "b.yaml": edit_line(BASE_RULE, 8, "playbook: nope"),
@@ -292,6 +409,9 @@ def test_yml_files_are_reported_not_ignored(rule_dir: RuleDir) -> None:
     assert [str(p) for p in lint_dir(directory)] == [
         f"{directory / 'b.yml'}:1: rule files must end in .yaml; rename this file"
     ]
+    report = lint_paths([directory])
+    assert [Path(f).name for f in report.files_with_problems] == ["b.yml"]
+    assert (len(report.files), report.path_problems) == (2, [])
 
 
 def test_directory_problems(tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""Matching: alert name index, exact and regex label conditions, status, order, version."""
+"""Matching: alert name index, exact, regex and negated label conditions (RE2), status, order, version,
+label normalisation shared with templates, and the reasons a rule does not match."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ from collections.abc import Callable
 import pytest
 
 from rules.errors import RuleError
-from rules.matcher import RuleSet, rule_matches
+from rules.matcher import RuleSet, mismatches, rule_matches
 from rules.model import Rule
+from rules.render import render_rule
 from tests.unit.rules.samples import make_alert
 
 MakeRule = Callable[..., Rule]
@@ -41,11 +43,58 @@ def test_regex_must_match_the_whole_value(make_rule: MakeRule) -> None:
     assert rules.match(make_alert(namespace="my-shop")) == []
 
 
-def test_negative_lookahead(make_rule: MakeRule) -> None:
-    rules = RuleSet([make_rule("not-system", "KubePodCrashLooping", {"namespace": "~(?!kube-system$).*"})])
+def test_negated_regex_excludes_whole_values(make_rule: MakeRule) -> None:
+    rules = RuleSet([make_rule("not-system", "KubePodCrashLooping", {"namespace": "!~kube-(system|public)"})])
     assert names(rules.match(make_alert(namespace="shop"))) == ["not-system"]
     assert names(rules.match(make_alert(namespace="kube-system-extra"))) == ["not-system"]
+    assert names(rules.match(make_alert())) == ["not-system"]  # a missing label is "", not excluded
     assert rules.match(make_alert(namespace="kube-system")) == []
+    assert rules.match(make_alert(namespace="kube-public")) == []
+
+
+@pytest.mark.parametrize(
+    "hostile", ["kube-system ", "kube-system\t", "\tkube-system\n", " kube-system", "kube-system\u00a0"]
+)
+def test_surrounding_whitespace_cannot_slip_past_an_exclusion(make_rule: MakeRule, hostile: str) -> None:
+    # The matcher and the templates see one normalised value: the excluded namespace is excluded
+    # however it is padded, and a rule that matches renders the value its conditions tested.
+    excluding = make_rule("not-system", "KubePodCrashLooping", {"namespace": "!~kube-system"})
+    rules = RuleSet([excluding])
+    alert = make_alert(namespace=hostile, pod="coredns-1")
+    assert rules.match(alert) == []
+    assert not rule_matches(excluding, alert)
+    assert [m.message for m in mismatches(excluding, alert)] == [
+        "label namespace is 'kube-system', which matches !~kube-system: excluded"
+    ]
+    exact = make_rule("exact", "KubePodCrashLooping", {"namespace": "kube-system"})
+    assert names(RuleSet([exact]).match(alert)) == ["exact"]
+    assert render_rule(exact, alert).target["namespace"] == "kube-system"
+
+
+def test_a_padded_label_renders_as_it_matched(make_rule: MakeRule) -> None:
+    rule = make_rule(
+        "shop", "KubePodCrashLooping", {"namespace": "~shop"},
+        target={"kind": "Pod", "namespace": "{{ alert.labels.namespace }}", "name": "{{ labels.pod }}"},
+    )  # fmt: skip
+    alert = make_alert(namespace="shop\t", pod=" web-1 ")
+    assert names(RuleSet([rule]).match(alert)) == ["shop"]
+    assert render_rule(rule, alert).target == {"kind": "Pod", "namespace": "shop", "name": "web-1"}
+
+
+def test_a_pattern_that_backtracks_exponentially_elsewhere_matches_in_linear_time(
+    make_rule: MakeRule,
+) -> None:
+    # (x+x+)+y takes about 0.5 s on 24 characters with a backtracking engine, doubling with each one
+    # more; RE2 answers for 100,000 at once (a backtracking engine would run into the test timeout).
+    rules = RuleSet([make_rule("redos", "KubePodCrashLooping", {"team": "~(x+x+)+y"})])
+    assert rules.match(make_alert(team="x" * 100_000)) == []
+    assert names(rules.match(make_alert(team="x" * 30 + "y"))) == ["redos"]
+
+
+def test_regexes_use_re2_syntax(make_rule: MakeRule) -> None:
+    rules = RuleSet([make_rule("posix", "KubePodCrashLooping", {"team": "~[[:alpha:]]+-\\pN+\\z"})])
+    assert names(rules.match(make_alert(team="payments-42"))) == ["posix"]
+    assert rules.match(make_alert(team="payments-x")) == []
 
 
 def test_leading_tilde_is_matched_with_a_regex(make_rule: MakeRule) -> None:
@@ -124,7 +173,73 @@ def test_version_is_a_stable_content_hash(make_rule: MakeRule) -> None:
 
 
 def test_rule_matches_agrees_with_the_index(make_rule: MakeRule) -> None:
-    rule = make_rule("r", "KubePodCrashLooping", {"namespace": "~(?!kube-system$).*"}, status="any")
+    rule = make_rule("r", "KubePodCrashLooping", {"namespace": "!~kube-system"}, status="any")
     assert rule_matches(rule, make_alert(namespace="shop", status="resolved"))
     assert not rule_matches(rule, make_alert(namespace="kube-system"))
     assert not rule_matches(rule, make_alert("Other", namespace="shop"))
+
+
+def test_mismatches_say_why_a_rule_does_not_match(make_rule: MakeRule) -> None:
+    rule = make_rule(
+        "strict",
+        "KubePodCrashLooping",
+        {"severity": "critical", "team": "~pay.*", "namespace": "!~kube-.*", "env": "prod"},
+    )
+    alert = make_alert("Other", status="resolved", severity="warning", team="search", namespace="kube-system")
+    assert [m.as_dict() for m in mismatches(rule, alert)] == [
+        {
+            "field": "match.alertname",
+            "value": "Other",
+            "expected": ["KubePodCrashLooping"],
+            "message": "alertname 'Other' is not in match.alertname (KubePodCrashLooping)",
+        },
+        {
+            "field": "match.status",
+            "value": "resolved",
+            "expected": "firing",
+            "message": "status 'resolved' is not 'firing' (match.status)",
+        },
+        {
+            "field": "match.labels.severity",
+            "value": "warning",
+            "expected": "critical",
+            "message": "label severity is 'warning', expected exactly 'critical'",
+        },
+        {
+            "field": "match.labels.team",
+            "value": "search",
+            "expected": "=~pay.*",
+            "message": "label team is 'search', which does not match ~pay.* (the whole value must)",
+        },
+        {
+            "field": "match.labels.namespace",
+            "value": "kube-system",
+            "expected": "!~kube-.*",
+            "message": "label namespace is 'kube-system', which matches !~kube-.*: excluded",
+        },
+        {
+            "field": "match.labels.env",
+            "value": None,
+            "expected": "prod",
+            "message": "label env is missing (counts as \"\"), expected exactly 'prod'",
+        },
+    ]
+
+
+def test_mismatches_are_empty_exactly_when_the_rule_matches(make_rule: MakeRule) -> None:
+    rule = make_rule("r", ["A", "B"], {"team": "~pay.*", "namespace": "!~kube-system"})
+    rules = RuleSet([rule])
+    alerts = [
+        make_alert("A", team="payments", namespace="shop"),
+        make_alert("B", team="payments"),
+        make_alert("A", team="payments", namespace="kube-system"),
+        make_alert("A", team="search", namespace="shop"),
+        make_alert("C", team="payments", namespace="shop"),
+        make_alert("A", status="resolved", team="payments", namespace="shop"),
+        {"status": "firing", "labels": {"team": "payments"}},
+    ]
+    for alert in alerts:
+        assert (mismatches(rule, alert) == []) is bool(rules.match(alert)) is rule_matches(rule, alert), alert
+    assert mismatches(rule, alerts[-1])[0].message == (
+        "the alert has no alertname label (match.alertname: A, B)"
+    )
