@@ -21,7 +21,7 @@ RULES_LIBRARY = REPO / "rules" / "library"
 RELEASE = "aiops"
 NAMESPACE = "aiops-system"
 # The oldest Kubernetes the chart supports (Chart.yaml kubeVersion) and the newest with schemas.
-KUBE_VERSIONS = ("1.29", "1.37")
+KUBE_VERSIONS = ("1.30", "1.37")
 
 GENERATED_TOKEN_ROLES = ("webhook", "viewer", "approver")
 
@@ -57,8 +57,10 @@ VALUE_SETS: dict[str, dict[str, Any]] = {
             "host": "aiops.example.org",
             "tls": {"enabled": True},
         },
-        "networkPolicy": {"enabled": True},
+        "networkPolicy": {"enabled": True, "receiver": {"fromAnywhere": False}},
     },
+    # Remediation in every namespace: one ClusterRole, the denied namespaces left to the admission policy.
+    "cluster-wide": {"rbac": {"clusterWide": True}, "watcher": {"enabled": True}},
     # Everything else at once: own tokens and rules, audit of Secrets, HPA, the watcher.
     "custom": {
         "auth": {

@@ -13,7 +13,7 @@ import yaml
 
 from receiver.auth import TokenBook
 from tests.helm.conftest import GENERATED_TOKEN_ROLES, NAMESPACE, RELEASE, Rendered
-from workers.settings import Settings, load_settings
+from workers.settings import DEFAULT_DENIED_NAMESPACES, Settings, load_settings
 
 
 def _settings_file(rendered: Rendered, tmp_path: Path) -> Path:
@@ -52,10 +52,12 @@ def test_settings_load_with_the_pod_environment(rendered: Rendered, component: s
     settings = load_settings(env=env, config_file=_settings_file(rendered, tmp_path))
     assert settings.redis.url is not None
     if "REDIS_PASSWORD" in env:
+        # The bundled Redis: each component signs in as its own ACL user, with its own Secret.
         password = env["REDIS_PASSWORD"]
+        assert password == f"<{RELEASE}-aiops-responder-redis-{component}/password>"
         assert (
             settings.redis.url
-            == f"redis://:{password}@{RELEASE}-aiops-responder-redis.{NAMESPACE}.svc:6379/0"
+            == f"redis://{component}:{password}@{RELEASE}-aiops-responder-redis.{NAMESPACE}.svc:6379/0"
         )
     if component == "receiver":
         assert str(settings.auth.tokens_file) == "/etc/aiops/tokens/tokens.yaml"
@@ -79,8 +81,10 @@ def test_derived_settings(render_set: Any, tmp_path: Path) -> None:
     assert loaded("default").namespaces.allow == []
     assert loaded("ingress").notify.public_url == "https://aiops.example.org"
     assert loaded("default").notify.public_url == f"http://{RELEASE}-aiops-responder.{NAMESPACE}.svc:8080"
+    # The release namespace, the responder's own, is always denied (issue 9).
+    assert loaded("default").namespaces.deny == [*DEFAULT_DENIED_NAMESPACES, NAMESPACE]
     custom = loaded("custom")
-    assert custom.namespaces.deny == ["kube-system"]
+    assert custom.namespaces.deny == ["kube-system", NAMESPACE]
     assert custom.limits.max_body_bytes == 2097152
     assert custom.logging.level == "DEBUG"
 

@@ -21,6 +21,12 @@ CUSTOM_KINDS = {
     ("keda.sh/v1alpha1", "ScaledObject"),
     ("keda.sh/v1alpha1", "TriggerAuthentication"),
 }
+CLUSTER_SCOPED_KINDS = (
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "ValidatingAdmissionPolicy",
+    "ValidatingAdmissionPolicyBinding",
+)
 COMMON_LABELS = (
     "helm.sh/chart",
     "app.kubernetes.io/name",
@@ -86,7 +92,7 @@ def test_standard_labels_everywhere(rendered: Rendered) -> None:
         missing = [key for key in COMMON_LABELS if key not in labels]
         assert not missing, f"{obj['kind']}/{obj['metadata']['name']} lacks {missing}"
         assert labels["app.kubernetes.io/instance"] == RELEASE
-        if obj["kind"] not in ("ClusterRole", "ClusterRoleBinding"):
+        if obj["kind"] not in CLUSTER_SCOPED_KINDS:
             assert obj["metadata"]["namespace"], obj["metadata"]["name"]
 
 
@@ -179,11 +185,17 @@ def test_default_uses_the_bundled_redis_with_aof_on_a_pvc(render_set: Any) -> No
     names = list(env)
     # $(REDIS_PASSWORD) expands only if the variable is defined earlier in the list.
     assert names.index("REDIS_PASSWORD") < names.index("REDIS_URL")
+    # The worker signs in as its own Redis ACL user (issue 9).
     assert env["REDIS_URL"]["value"] == (
-        f"redis://:$(REDIS_PASSWORD)@{RELEASE}-aiops-responder-redis.{NAMESPACE}.svc:6379/0"
+        f"redis://worker:$(REDIS_PASSWORD)@{RELEASE}-aiops-responder-redis.{NAMESPACE}.svc:6379/0"
     )
+    assert env["REDIS_PASSWORD"]["valueFrom"]["secretKeyRef"] == {
+        "name": f"{RELEASE}-aiops-responder-redis-worker",
+        "key": "password",
+    }
     assert rendered.of_kind("HorizontalPodAutoscaler") == [] and rendered.of_kind("Ingress") == []
-    assert rendered.of_kind("NetworkPolicy") == []
+    # NetworkPolicy is on by default (issue 9).
+    assert rendered.of_kind("NetworkPolicy")
 
 
 def test_external_redis_replaces_the_bundled_one(render_set: Any) -> None:
@@ -194,8 +206,10 @@ def test_external_redis_replaces_the_bundled_one(render_set: Any) -> None:
         env = _env(spec["containers"][0])
         assert env["REDIS_URL"]["valueFrom"]["secretKeyRef"] == {"name": "aiops-redis-url", "key": "url"}
         assert "REDIS_PASSWORD" not in env
-    egress = rendered.one("NetworkPolicy", "egress")["spec"]["egress"]
-    assert {"ipBlock": {"cidr": "10.20.0.0/16"}} in [peer for rule in egress for peer in rule.get("to", [])]
+    for component in ("receiver", "worker", "cron"):
+        egress = rendered.one("NetworkPolicy", component)["spec"]["egress"]
+        peers = [peer for rule in egress for peer in rule.get("to", [])]
+        assert {"ipBlock": {"cidr": "10.20.0.0/16"}} in peers, component
 
 
 def test_keda_scales_workers_on_rq_queue_lengths(render_set: Any) -> None:
@@ -222,10 +236,13 @@ def test_keda_scales_workers_on_rq_queue_lengths(render_set: Any) -> None:
         assert metadata["address"] == f"{RELEASE}-aiops-responder-redis.{NAMESPACE}.svc:6379"
         assert metadata["listLength"] == "5"
         assert trigger["authenticationRef"] == {"name": auth["metadata"]["name"]}
-    (ref,) = auth["spec"]["secretTargetRef"]
-    secret = rendered.one("Secret", "redis")
-    assert ref == {"parameter": "password", "name": secret["metadata"]["name"], "key": "redis-password"}
-    assert ref["key"] in secret["data"]
+    # KEDA signs in as the bundled Redis's keda user, which may only read the queue lengths (issue 9).
+    secret = rendered.one("Secret", "redis-keda")
+    assert auth["spec"]["secretTargetRef"] == [
+        {"parameter": "username", "name": secret["metadata"]["name"], "key": "username"},
+        {"parameter": "password", "name": secret["metadata"]["name"], "key": "password"},
+    ]
+    assert {"username", "password"} <= set(secret["data"])
     assert "replicas" not in _workload(rendered, "worker")["spec"]
     assert rendered.of_kind("HorizontalPodAutoscaler") == []
     # The KEDA operator must reach the bundled Redis through its NetworkPolicy.
@@ -310,8 +327,8 @@ def test_ingress_exposes_only_the_approval_api(render_set: Any) -> None:
 
 def test_network_policies_allow_dns_redis_prometheus_and_api_server(render_set: Any) -> None:
     rendered = render_set("keda")
-    egress = rendered.one("NetworkPolicy", "egress")
-    assert egress["spec"]["policyTypes"] == ["Egress"]
+    egress = rendered.one("NetworkPolicy", "worker")
+    assert egress["spec"]["policyTypes"] == ["Ingress", "Egress"]
     ports = sorted(
         {(port["port"], port["protocol"]) for rule in egress["spec"]["egress"] for port in rule["ports"]}
     )

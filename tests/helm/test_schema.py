@@ -38,6 +38,13 @@ REFUSED_BY_SCHEMA = [
         "at '/prometheusOperator/serviceMonitor",
     ),
     ({"worker": {"keda": {"redis": {"address": "redis://x:6379"}}}}, "at '/worker/keda/redis/address'"),
+    ({"rbac": {"clusterWide": "yes"}}, "at '/rbac/clusterWide': got string, want boolean"),
+    ({"remediation": {"namespaces": ["Shop"]}}, "at '/remediation/namespaces/0'"),
+    # Extra Redis users carry a password hash, never the password itself.
+    (
+        {"redis": {"bundled": {"acl": {"extraUsers": ["user admin on >hunter2 ~* +@all"]}}}},
+        "at '/redis/bundled/acl/extraUsers/0'",
+    ),
 ]
 
 
@@ -84,6 +91,18 @@ REFUSED_BY_TEMPLATES = [
     (
         {"auth": {"existingSecret": "mine"}, "prometheusOperator": {"alertmanagerConfig": {"enabled": True}}},
         "prometheusOperator.alertmanagerConfig.credentials.name/key",
+    ),
+    # The responder never writes in a denied namespace, its own included (issue 9).
+    ({"watchNamespaces": ["shop", "kube-system"]}, "kube-system is a denied namespace"),
+    ({"remediation": {"namespaces": [NAMESPACE]}}, f"{NAMESPACE} is a denied namespace"),
+    (
+        {"watchNamespaces": ["shop"], "remediation": {"namespaces": ["payments"]}},
+        "remediation.namespaces: payments is not in watchNamespaces",
+    ),
+    ({"settings": {"namespaces": {"deny": ['x"] || true || ["']}}}, "is not a namespace name"),
+    (
+        {"redis": {"bundled": {"auth": {"existingSecret": "mine"}}}},
+        "redis.bundled.auth.existingSecret holds one password shared by every component",
     ),
 ]
 

@@ -93,29 +93,97 @@ app.kubernetes.io/component: {{ .component }}
 {{- else }}redis-password{{ end }}
 {{- end }}
 
-{{/* Environment that points a container at Redis (REDIS_URL, and REDIS_PASSWORD for the bundled one). */}}
+{{/* Each component its own Redis ACL user: the bundled Redis with auth and acl on. */}}
+{{- define "aiops.redis.aclUsers" -}}
+{{- if and (not (include "aiops.redis.external" .)) .Values.redis.bundled.auth.enabled .Values.redis.bundled.acl.enabled }}true{{ end }}
+{{- end }}
+
+{{/* The Secret with one component's Redis user name and password. Takes (dict "root" $ "component" "worker"). */}}
+{{- define "aiops.redis.userSecret" -}}
+{{- printf "%s-%s" (include "aiops.redis.name" .root) .component | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Environment that points one component's container at Redis: REDIS_URL, with REDIS_PASSWORD before it
+for the bundled Redis. Takes (dict "root" $ "component" "worker").
+*/}}
 {{- define "aiops.redis.env" -}}
-{{- if .Values.redis.existingSecret }}
+{{- $root := .root }}
+{{- $redis := $root.Values.redis }}
+{{- if $redis.existingSecret }}
 - name: REDIS_URL
   valueFrom:
     secretKeyRef:
-      name: {{ .Values.redis.existingSecret }}
-      key: {{ .Values.redis.existingSecretKey }}
-{{- else if .Values.redis.url }}
+      name: {{ $redis.existingSecret }}
+      key: {{ default $redis.existingSecretKey (get (default (dict) $redis.componentKeys) .component) }}
+{{- else if $redis.url }}
 - name: REDIS_URL
-  value: {{ .Values.redis.url | quote }}
-{{- else if .Values.redis.bundled.auth.enabled }}
+  value: {{ $redis.url | quote }}
+{{- else if include "aiops.redis.aclUsers" $root }}
 - name: REDIS_PASSWORD
   valueFrom:
     secretKeyRef:
-      name: {{ include "aiops.redis.passwordSecret" . }}
-      key: {{ include "aiops.redis.passwordKey" . }}
+      name: {{ include "aiops.redis.userSecret" . }}
+      key: password
 - name: REDIS_URL
-  value: {{ printf "redis://:$(REDIS_PASSWORD)@%s:6379/0" (include "aiops.redis.host" .) | quote }}
+  value: {{ printf "redis://%s:$(REDIS_PASSWORD)@%s:6379/0" .component (include "aiops.redis.host" $root) | quote }}
+{{- else if $redis.bundled.auth.enabled }}
+- name: REDIS_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "aiops.redis.passwordSecret" $root }}
+      key: {{ include "aiops.redis.passwordKey" $root }}
+- name: REDIS_URL
+  value: {{ printf "redis://:$(REDIS_PASSWORD)@%s:6379/0" (include "aiops.redis.host" $root) | quote }}
 {{- else }}
 - name: REDIS_URL
-  value: {{ printf "redis://%s:6379/0" (include "aiops.redis.host" .) | quote }}
+  value: {{ printf "redis://%s:6379/0" (include "aiops.redis.host" $root) | quote }}
 {{- end }}
+{{- end }}
+
+{{/*
+Redis ACL rules per component, without the user name and password: what each may run, on which keys
+and channels. docs/security-chart.md explains each line; tests/helm/test_redis_acl.py runs each
+component's work as its user on a real redis-server. Every list ends with -@dangerous; INFO comes back
+after it because RQ reads the server version with INFO before it enqueues or works.
+*/}}
+{{- define "aiops.redis.acl.receiver" -}}
+resetkeys ~aiops:dedup:* ~aiops:incident:* ~aiops:counters ~aiops:usage:* ~aiops:alerts:* ~aiops:proposal:* ~aiops:proposals:* ~aiops:record:* ~aiops:records:* ~rq:job:* ~rq:queue:* ~rq:queues resetchannels -@all +@connection +get +set +mget +del +exists +expire +watch +unwatch +multi +exec +discard +hget +hmget +hset +hsetnx +hgetall +hincrby +rpush +lrange +lindex +llen +sadd +smembers +zadd +zrem +zcard +zscore +zrange +zrevrange +zrangebyscore +zrevrangebyscore +zremrangebyscore +evalsha +script|load +script|exists +scan +memory|usage -@dangerous +info
+{{- end }}
+
+{{- define "aiops.redis.acl.worker" -}}
+resetkeys ~rq:* ~aiops:* resetchannels &rq:pubsub:* -@all +@connection +@read +@write +@transaction +@pubsub -@scripting +evalsha +script|load +script|exists -@dangerous -scan -randomkey +info
+{{- end }}
+
+{{- define "aiops.redis.acl.cron" -}}
+resetkeys ~rq:cron_* ~rq:job:* ~rq:queue:* ~rq:queues resetchannels -@all +@connection +del +exists +expire +multi +exec +discard +hset +hget +hgetall +rpush +sadd +zadd +zrem +zrange +zscore +zremrangebyrank +zremrangebyscore -@dangerous +info
+{{- end }}
+
+{{- define "aiops.redis.acl.watcher" -}}
+resetkeys ~aiops:dedup:* ~aiops:incident:* ~aiops:counters %R~aiops:proposals:by-alert:* ~rq:job:* ~rq:queue:* ~rq:queues resetchannels -@all +@connection +get +set +mget +del +exists +expire +watch +unwatch +multi +exec +discard +hset +hincrby +rpush +sadd -@dangerous +info
+{{- end }}
+
+{{/* KEDA's redis scaler: the length of the queues (TYPE, then LLEN, sometimes inside one EVAL). */}}
+{{- define "aiops.redis.acl.keda" -}}
+resetkeys ~rq:queue:* resetchannels -@all +@connection +type +llen +scard +zcard +hlen +eval -@dangerous
+{{- end }}
+
+{{/* The readiness probe of the Redis pod: PING and nothing else. */}}
+{{- define "aiops.redis.acl.probe" -}}
+resetkeys resetchannels -@all +ping
+{{- end }}
+
+{{/* The components with a Redis user in this release, as a JSON list. */}}
+{{- define "aiops.redis.aclComponents" -}}
+{{- $components := list "receiver" "worker" "cron" }}
+{{- if .Values.watcher.enabled }}{{ $components = append $components "watcher" }}{{ end }}
+{{- if .Values.worker.keda.enabled }}{{ $components = append $components "keda" }}{{ end }}
+{{- toJson $components }}
+{{- end }}
+
+{{/* One user for everything (a shared password, or none): the union of the components' rules. */}}
+{{- define "aiops.redis.acl.shared" -}}
+{{- include "aiops.redis.acl.worker" . }}{{ if .Values.worker.keda.enabled }} +eval{{ end }}
 {{- end }}
 
 {{/* ---- Tokens ---- */}}
@@ -148,19 +216,41 @@ app.kubernetes.io/component: {{ .component }}
 {{- end }}
 {{- end }}
 
+{{/* ---- Namespaces ---- */}}
+
+{{/*
+Namespaces the responder never writes to, as a JSON list: settings.namespaces.deny (by default those
+of workers.settings.DEFAULT_DENIED_NAMESPACES) and always the release namespace, the responder's own.
+*/}}
+{{- define "aiops.deniedNamespaces" -}}
+{{- $deny := list "kube-system" "kube-public" "kube-node-lease" }}
+{{- $namespaces := get (default (dict) .Values.settings) "namespaces" }}
+{{- if and $namespaces (hasKey $namespaces "deny") }}
+{{- $deny = default (list) $namespaces.deny }}
+{{- end }}
+{{- append $deny .Release.Namespace | uniq | toJson }}
+{{- end }}
+
+{{/* Namespaces with a write Role (remediation.namespaces, else watchNamespaces), as a JSON list. */}}
+{{- define "aiops.writeNamespaces" -}}
+{{- if .Values.remediation.enabled }}
+{{- default .Values.watchNamespaces .Values.remediation.namespaces | default (list) | toJson }}
+{{- else }}[]{{ end }}
+{{- end }}
+
 {{/*
 The settings document (AIOPS_CONFIG): values.settings plus the defaults that follow from other
-values (namespaces.allow from watchNamespaces, notify.public_url from the Ingress or Service).
+values (namespaces.allow from watchNamespaces, namespaces.deny with the release namespace,
+notify.public_url from the Ingress or Service).
 */}}
 {{- define "aiops.settings" -}}
 {{- $settings := deepCopy (default (dict) .Values.settings) }}
-{{- if .Values.watchNamespaces }}
 {{- $namespaces := default (dict) (get $settings "namespaces") }}
-{{- if not (hasKey $namespaces "allow") }}
+{{- if and .Values.watchNamespaces (not (hasKey $namespaces "allow")) }}
 {{- $_ := set $namespaces "allow" .Values.watchNamespaces }}
 {{- end }}
+{{- $_ := set $namespaces "deny" (include "aiops.deniedNamespaces" . | fromJsonArray) }}
 {{- $_ := set $settings "namespaces" $namespaces }}
-{{- end }}
 {{- $notify := default (dict) (get $settings "notify") }}
 {{- if not (hasKey $notify "public_url") }}
 {{- $_ := set $notify "public_url" (include "aiops.publicUrl" .) }}
@@ -273,7 +363,7 @@ spec:
             - name: AIOPS_TOKENS_FILE
               value: /etc/aiops/tokens/tokens.yaml
             {{- end }}
-            {{- include "aiops.redis.env" $root | trim | nindent 12 }}
+            {{- include "aiops.redis.env" (dict "root" $root "component" .component) | trim | nindent 12 }}
             {{- with $root.Values.extraEnv }}
             {{- toYaml . | nindent 12 }}
             {{- end }}

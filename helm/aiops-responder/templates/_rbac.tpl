@@ -69,29 +69,73 @@ ones only ever into ClusterRoles.
   verbs: ["get", "list"]
 {{- end }}
 
-{{/* Writes, only with remediation.enabled; each runs only after a recorded approval. */}}
+{{/*
+Writes, only with remediation.enabled, and each only after a recorded approval: exactly what the actions
+of workers/actions/catalog.py call (workers/kube.py), server-side dry runs and reverts included.
+*/}}
 {{- define "aiops.rbac.remediate" -}}
 # restart-pod: delete the pod so that its controller replaces it.
 - apiGroups: [""]
   resources: ["pods"]
   verbs: ["delete"]
-# rollback-deployment, raise-memory-limit, adjust-probe: patch the Deployment's pod template.
+# rollback-deployment, raise-memory-limit, adjust-probe (and their reverts): patch the Deployment.
 - apiGroups: ["apps"]
   resources: ["deployments"]
   verbs: ["patch"]
-# Proactive scaling: create an autoscaling/v2 HPA, or patch an existing one.
+{{- if .Values.remediation.scaling.enabled }}
+# Proactive scaling (remediation.scaling.enabled): create an autoscaling/v2 HPA, or patch one.
 - apiGroups: ["autoscaling"]
   resources: ["horizontalpodautoscalers"]
   verbs: ["create", "patch"]
 {{- end }}
+{{- end }}
 
-{{/* The role sets to render: list of (suffix, rules template) for namespaced resources. */}}
+{{/* The watcher (`aiops watch`, workers/watch.py): it lists and watches pods, and reads nothing else. */}}
+{{- define "aiops.rbac.watch" -}}
+- apiGroups: [""]
+  resources: ["pods"]
+  verbs: ["get", "list", "watch"]
+{{- end }}
+
+{{/* The read role sets of the workers: suffix -> rules template, for namespaced resources. */}}
 {{- define "aiops.rbac.sets" -}}
 read: aiops.rbac.read
 {{- if .Values.securityAudit.enabled }}
 audit: aiops.rbac.audit
 {{- end }}
-{{- if .Values.remediation.enabled }}
-remediate: aiops.rbac.remediate
 {{- end }}
+
+{{/* A Role (or ClusterRole) and its binding. Takes (dict "root" $ "name" "kind" "namespace" "rules" "account"). */}}
+{{- define "aiops.rbac.bound" -}}
+{{- $binding := ternary "ClusterRoleBinding" "RoleBinding" (eq .kind "ClusterRole") }}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: {{ .kind }}
+metadata:
+  name: {{ .name }}
+  {{- with .namespace }}
+  namespace: {{ . }}
+  {{- end }}
+  labels:
+    {{- include "aiops.labels" .root | nindent 4 }}
+rules:
+  {{- .rules | trim | nindent 2 }}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: {{ $binding }}
+metadata:
+  name: {{ .name }}
+  {{- with .namespace }}
+  namespace: {{ . }}
+  {{- end }}
+  labels:
+    {{- include "aiops.labels" .root | nindent 4 }}
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: {{ .kind }}
+  name: {{ .name }}
+subjects:
+  - kind: ServiceAccount
+    name: {{ .account }}
+    namespace: {{ .root.Release.Namespace }}
 {{- end }}

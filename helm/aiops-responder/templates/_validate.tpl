@@ -30,6 +30,23 @@ Included once, from configmap-settings.yaml.
 {{- fail "auth.tokens: no token has role approver (aiops serve refuses to start without one)" }}
 {{- end }}
 {{- end }}
+{{- $denied := include "aiops.deniedNamespaces" . | fromJsonArray }}
+{{- range $denied }}
+{{- if not (regexMatch "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$" .) }}
+{{- fail (printf "settings.namespaces.deny: %q is not a namespace name" .) }}
+{{- end }}
+{{- end }}
+{{- range include "aiops.writeNamespaces" . | fromJsonArray }}
+{{- if has . $denied }}
+{{- fail (printf "remediation.namespaces / watchNamespaces: %s is a denied namespace (settings.namespaces.deny, or the release namespace %s): the responder never writes there; leave it out, or install the chart in a namespace of its own" . $.Release.Namespace) }}
+{{- end }}
+{{- if and $.Values.watchNamespaces (not (has . $.Values.watchNamespaces)) }}
+{{- fail (printf "remediation.namespaces: %s is not in watchNamespaces, so the responder could not read what it would change there; add it to watchNamespaces" .) }}
+{{- end }}
+{{- end }}
+{{- if and (not (include "aiops.redis.external" .)) .Values.redis.bundled.auth.enabled .Values.redis.bundled.acl.enabled .Values.redis.bundled.auth.existingSecret }}
+{{- fail "redis.bundled.auth.existingSecret holds one password shared by every component; with redis.bundled.acl.enabled (one user and generated password per component) leave it empty, or set redis.bundled.acl.enabled=false to share it" }}
+{{- end }}
 {{- if .Values.prometheusOperator.alertmanagerConfig.enabled }}
 {{- $cred := .Values.prometheusOperator.alertmanagerConfig.credentials }}
 {{- if not $cred.name }}
