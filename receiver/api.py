@@ -13,7 +13,7 @@ from receiver.openapi import openapi_document
 from workers.decisions import approve, reject
 from workers.errors import Conflict, NotFound
 from workers.proposals import STATES, to_json
-from workers.records import render_markdown
+from workers.records import RecordStatus, parse_since, render_markdown
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -59,14 +59,18 @@ def list_approvals() -> Response:
     status = request.args.get("status") or None
     if status is not None and status not in STATES:
         raise InvalidPayload(f"status: must be one of {', '.join(STATES)}", field="status")
+    items = context().proposals.list(status=status, limit=_limit())
+    return jsonify({"items": [to_json(item) for item in items]})
+
+
+def _limit() -> int:
     try:
         limit = int(request.args.get("limit", "50"))
     except ValueError as exc:
         raise InvalidPayload("limit: must be an integer", field="limit") from exc
     if not 1 <= limit <= 500:
         raise InvalidPayload("limit: must be between 1 and 500", field="limit")
-    items = context().proposals.list(status=status, limit=limit)
-    return jsonify({"items": [to_json(item) for item in items]})
+    return limit
 
 
 @blueprint.get("/approvals/<proposal_id>")
@@ -103,6 +107,27 @@ def approve_view(proposal_id: str) -> Response:
 @blueprint.post("/approvals/<proposal_id>/reject")
 def reject_view(proposal_id: str) -> Response:
     return _decide(proposal_id, "reject")
+
+
+@blueprint.get("/records")
+def list_records() -> Response:
+    require("read")
+    ctx = context()
+    status = request.args.get("status") or None
+    if status is not None and status not in RecordStatus.__members__:
+        choices = ", ".join(RecordStatus)
+        raise InvalidPayload(f"status: must be one of {choices}", field="status")
+    rule = request.args.get("rule") or None
+    since_text = request.args.get("since") or None
+    try:
+        since = parse_since(since_text, ctx.clock()) if since_text else None
+    except ValueError as exc:
+        raise InvalidPayload(str(exc), field="since") from exc
+    limit = _limit()
+    items = ctx.records.list(
+        status=RecordStatus(status) if status else None, rule=rule, since=since, limit=limit
+    )
+    return jsonify({"items": items})
 
 
 @blueprint.get("/records/<record_id>")

@@ -32,7 +32,23 @@ def create_app(context: Context, tokens: TokenBook) -> Flask:
     app.register_blueprint(health.blueprint)
     app.register_blueprint(ui.blueprint)
     _install_error_handlers(app)
+    app.after_request(_security_headers)
     return app
+
+
+# Every answer may carry proposals, records or tokens' effects: never cached, never sniffed, never framed.
+SECURITY_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
+
+
+def _security_headers(response: Response) -> Response:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
 
 
 def context() -> Context:

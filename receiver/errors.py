@@ -50,3 +50,23 @@ class UnsupportedMediaType(ApiError):
 
 class Unavailable(ApiError):
     status, code = 503, "unavailable"
+
+
+class ClientError(Exception):
+    """A CLI verb's call to the receiver failed; ``exit_code`` tells scripts why (see ``EXIT_CODES``)."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+# Exit codes of the CLI verbs that call the receiver (aiops approvals, aiops records).
+EXIT_CODES = {
+    1: "the receiver refused the request (400) or failed (5xx)",
+    2: "configuration: no token, unreadable token file, bad setting",
+    3: "the receiver could not be reached (cli.url, env AIOPS_CLI_URL)",
+    4: "401: the token was not accepted",
+    5: "403: the token's role may not do this (deciding needs an approver token)",
+    6: "404: no such proposal or record",
+    7: "409: the proposal is not pending (already decided, expired or superseded)",
+}

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-import redis
-from flask import Blueprint, Response, jsonify
+import re
 
+import redis
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from receiver import truncation
 from receiver.app import context
+from receiver.auth import TokenBook
+from workers.context import Context
 
 blueprint = Blueprint("health", __name__)
 
@@ -32,6 +37,56 @@ def readyz() -> tuple[Response, int]:
     }
     if registry.error:
         # The last good set stays active: report the error without taking the replica out of service.
-        checks["rules"]["detail"] = f"last reload failed, previous rule set still active: {registry.error}"
+        checks["rules"]["detail"] = _reload_failure(registry.error)
+    checks["notify"] = _notify_check(ctx)
+    if checks["redis"]["ok"]:
+        checks["alerts_truncated"] = _truncation_check(ctx)
     ready = bool(checks["redis"]["ok"])
     return jsonify({"status": "ready" if ready else "not_ready", "checks": checks}), 200 if ready else 503
+
+
+def _reload_failure(error: str) -> str:
+    """The rule-reload error: in full for a viewer or approver, else only how many problems (file paths,
+    rule names and regexes are the rule authors' business, not every prober's)."""
+    tokens: TokenBook = current_app.extensions["aiops.tokens"]
+    identity = tokens.identify(request.headers.get("Authorization"))
+    if identity is not None and identity.may("read"):
+        return f"last reload failed, previous rule set still active: {error}"
+    counted = re.match(r"(\d+) problems? in rules", error)
+    problems = int(counted.group(1)) if counted else 1
+    return (
+        f"rules: last reload failed ({problems} problem{'s' if problems != 1 else ''}); "
+        "previous rule set still active; send a viewer token for the details"
+    )
+
+
+# Warnings below never affect readiness: the replica still does its job, a person should still know.
+
+
+def _may_read() -> bool:
+    tokens: TokenBook = current_app.extensions["aiops.tokens"]
+    identity = tokens.identify(request.headers.get("Authorization"))
+    return identity is not None and identity.may("read")
+
+
+def _notify_check(ctx: Context) -> dict[str, object]:
+    warning = ctx.settings.notify.link_warning()
+    check: dict[str, object] = {"ok": True, "public_url": ctx.settings.notify.public_url}
+    if warning:
+        check["detail"] = warning
+    return check
+
+
+def _truncation_check(ctx: Context) -> dict[str, object]:
+    """The last notification Alertmanager truncated; its group's labels only for a viewer or approver."""
+    try:
+        last = truncation.last(ctx.redis)
+    except redis.RedisError:
+        return {"ok": True, "detail": "unknown: Redis did not answer"}
+    if last is None:
+        return {"ok": True, "last": None}
+    reader = _may_read()
+    shown = {key: last.get(key) for key in ("at", "truncated", "received")}
+    if reader:
+        shown.update(groupKey=last.get("groupKey"), groupLabels=last.get("groupLabels"))
+    return {"ok": True, "last": shown, "detail": truncation.describe(last, with_group=reader)}

@@ -26,7 +26,9 @@ COUNTER_HELP = {
     "alerts_received_total": "Alerts received on the webhook.",
     "alerts_duplicate_total": "Alerts dropped as duplicates within the dedup window.",
     "alerts_unmatched_total": "Alerts no rule matched.",
+    "alerts_truncated_total": "Alerts Alertmanager left out of notifications (truncatedAlerts).",
     "jobs_enqueued_total": "Jobs put on a queue by the receiver.",
+    "jobs_refused_total": "Jobs a worker refused to run (not the responder's own), by queue.",
     "proposals_created_total": "Proposals parked, by proposed action.",
     "action_outcomes_total": "Executed actions, by action and outcome.",
     "validations_total": "Finished validations, by outcome.",
@@ -36,6 +38,10 @@ COUNTER_HELP = {
     "watch_relists_total": "Full pod lists the watch source made again after 410 Gone.",
     "watch_errors_total": "Failed pod lists or watches of the watch source, each followed by a backoff.",
 }
+
+
+# Exported as 0 before the first increment, so that increase() sees the first occurrence.
+ZERO_FROM_START = ("alerts_truncated_total",)
 
 
 class StoreCollector(Collector):
@@ -54,6 +60,8 @@ class StoreCollector(Collector):
         yield loaded
         try:
             totals = counters.read_all(self.context.redis)
+            for name in ZERO_FROM_START:
+                totals.setdefault((name, ()), 0)
             states = self.context.proposals.count_by_status()
             depths = {name: self.context.redis.llen(f"rq:queue:{name}") for name in queues.ALL}
         except redis.RedisError as exc:
@@ -84,6 +92,25 @@ class StoreCollector(Collector):
         for name, count in depths.items():
             depth.add_metric([name], float(count))
         yield depth
+        try:
+            usage = counters.store_usage(self.context.redis)
+        except redis.RedisError as exc:  # e.g. a Redis user not allowed INFO or MEMORY: the rest still counts
+            log.warning("metrics: no store usage: %s", exc)
+        else:
+            yield from _usage_families(usage)
+
+
+def _usage_families(usage: counters.StoreUsage) -> Iterator[GaugeMetricFamily]:
+    """Redis memory and the audit records' share of it (records are measured at most once a minute)."""
+    for name, help_text, value in (
+        ("aiops_redis_used_memory_bytes", "Memory Redis uses (INFO used_memory).", usage.used_memory_bytes),
+        ("aiops_redis_maxmemory_bytes", "Redis maxmemory; 0 when unlimited.", usage.maxmemory_bytes),
+        ("aiops_records", "Audit records kept in Redis.", usage.records),
+        ("aiops_records_bytes", "Redis memory the audit records use (MEMORY USAGE).", usage.record_bytes),
+    ):
+        family = GaugeMetricFamily(name, help_text)
+        family.add_metric([], float(value))
+        yield family
 
 
 def install(app: Flask, context: Context) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from workers.proposals import STATES
+from workers.records import RecordStatus
 
 ERROR = {"$ref": "#/components/schemas/Error"}
 
@@ -32,10 +33,16 @@ def _json(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
 
 PROPOSAL = {"$ref": "#/components/schemas/Proposal"}
 ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
+LIMIT = {
+    "name": "limit",
+    "in": "query",
+    "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 50},
+}
 
 
 def openapi_document() -> dict[str, Any]:
     states = list(STATES)
+    record_states = [status.value for status in RecordStatus]
     return {
         "openapi": "3.1.0",
         "info": {
@@ -127,11 +134,28 @@ def openapi_document() -> dict[str, Any]:
                         "record_id": {"type": "string"},
                     },
                 },
+                "RecordSummary": {
+                    "type": "object",
+                    "required": ["id", "status", "entries"],
+                    "properties": {
+                        "id": {"type": "string"},
+                        "status": {"enum": [*record_states, None]},
+                        "rule": {"type": ["string", "null"]},
+                        "alertname": {"type": ["string", "null"]},
+                        "target": {"type": ["object", "null"]},
+                        "proposal_id": {"type": ["string", "null"]},
+                        "created_at": {"type": ["string", "null"]},
+                        "updated_at": {"type": ["string", "null"], "description": "time of the latest entry"},
+                        "last_kind": {"type": ["string", "null"], "description": "kind of the latest entry"},
+                        "entries": {"type": "integer", "description": "number of entries"},
+                    },
+                },
                 "Record": {
                     "type": "object",
                     "required": ["id", "entries"],
                     "properties": {
                         "id": {"type": "string"},
+                        "status": {"enum": [*record_states, None]},
                         "entries": {
                             "type": "array",
                             "items": {
@@ -172,14 +196,7 @@ def openapi_document() -> dict[str, Any]:
                 "get": {
                     "summary": "List proposals, newest first. Roles: viewer, approver.",
                     "security": [{"bearer": []}],
-                    "parameters": [
-                        {"name": "status", "in": "query", "schema": {"enum": states}},
-                        {
-                            "name": "limit",
-                            "in": "query",
-                            "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 50},
-                        },
-                    ],
+                    "parameters": [{"name": "status", "in": "query", "schema": {"enum": states}}, LIMIT],
                     "responses": _responses(
                         {
                             "200": _json(
@@ -243,6 +260,43 @@ def openapi_document() -> dict[str, Any]:
                     "responses": _responses({"200": _json(PROPOSAL)}, 400, 401, 403, 404, 409),
                 }
             },
+            "/api/v1/records": {
+                "get": {
+                    "summary": "List audit records, newest first (by creation). Roles: viewer, approver.",
+                    "description": "A record's status is how far its investigation got (see docs/api.md).",
+                    "security": [{"bearer": []}],
+                    "parameters": [
+                        {"name": "status", "in": "query", "schema": {"enum": record_states}},
+                        {"name": "rule", "in": "query", "schema": {"type": "string"}},
+                        {
+                            "name": "since",
+                            "in": "query",
+                            "description": "created since: a duration back from now (90m, 12h, 7d) or an "
+                            "ISO 8601 time",
+                            "schema": {"type": "string"},
+                        },
+                        LIMIT,
+                    ],
+                    "responses": _responses(
+                        {
+                            "200": _json(
+                                {
+                                    "type": "object",
+                                    "properties": {
+                                        "items": {
+                                            "type": "array",
+                                            "items": {"$ref": "#/components/schemas/RecordSummary"},
+                                        }
+                                    },
+                                }
+                            )
+                        },
+                        400,
+                        401,
+                        403,
+                    ),
+                }
+            },
             "/api/v1/records/{id}": {
                 "get": {
                     "summary": "An audit record; ?format=md for a readable operations log.",
@@ -282,7 +336,9 @@ def openapi_document() -> dict[str, Any]:
             "/healthz": {"get": {"summary": "Liveness.", "responses": {"200": _json({"type": "object"})}}},
             "/readyz": {
                 "get": {
-                    "summary": "Readiness: Redis reachable; rule-set state in detail.",
+                    "summary": "Readiness: Redis reachable. In detail (never affecting readiness): the rule "
+                    "set, whether notification links are absolute (notify.public_url), and the last "
+                    "notification Alertmanager truncated (max_alerts).",
                     "responses": {
                         "200": _json({"type": "object"}),
                         "503": _json({"type": "object"}, "not ready"),

@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    create_model,
+    field_validator,
+)
 
 from receiver.errors import InvalidPayload
+from workers.settings import LimitSettings
 
 ZERO_TIME = "0001-01-01T00:00:00Z"
+# pydantic-core's JSON parser refuses deeper nesting itself (a ValidationError, never a RecursionError).
+MAX_JSON_DEPTH = 200
+_MAX_PATH_PART = 64  # a name quoted in an error message is cut here: the client sent it, it may be huge
+_DEFAULT_LIMITS = LimitSettings()
 
 
 def _check_time(value: str | None) -> str | None:
@@ -99,30 +113,89 @@ def alertmanager_payload(alerts: list[dict[str, Any]], **fields: Any) -> dict[st
 def _field_path(location: tuple[Any, ...]) -> str:
     path = ""
     for part in location:
-        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+        if part == "[key]":
+            continue  # a dict key's own error: the path already ends with the key
+        text = str(part)
+        if len(text) > _MAX_PATH_PART:
+            text = text[:_MAX_PATH_PART] + "…"
+        path += f"[{text}]" if isinstance(part, int) else (f".{text}" if path else text)
     return path
 
 
-def parse_webhook(body: bytes, max_alerts: int) -> WebhookIn:
-    """Parse and validate ``body``; raises ``InvalidPayload`` naming the first bad field."""
+@functools.lru_cache(maxsize=16)
+def _bounded_model(
+    max_alerts: int,
+    name_chars: int,
+    label_chars: int,
+    annotation_chars: int,
+    max_labels: int,
+    max_annotations: int,
+) -> type[WebhookIn]:
+    """``WebhookIn`` with the limits as constraints, so that pydantic-core checks them in its one pass."""
+    name = Annotated[str, StringConstraints(max_length=name_chars)]
+    label_value = Annotated[str, StringConstraints(max_length=label_chars)]
+    annotation_value = Annotated[str, StringConstraints(max_length=annotation_chars)]
+    labels = Annotated[dict[name, label_value], Field(max_length=max_labels)]
+    annotations = Annotated[dict[name, annotation_value], Field(max_length=max_annotations)]
+    alert = create_model(
+        "AlertIn",
+        __base__=AlertIn,
+        labels=(labels, ...),
+        annotations=(annotations, Field(default_factory=dict)),
+        generatorURL=(annotation_value, ""),
+        fingerprint=(label_value | None, None),
+    )
+    return create_model(
+        "WebhookIn",
+        __base__=WebhookIn,
+        groupLabels=(labels, Field(default_factory=dict)),
+        commonLabels=(labels, Field(default_factory=dict)),
+        commonAnnotations=(annotations, Field(default_factory=dict)),
+        routeLabels=(labels | None, None),
+        alerts=(Annotated[list[alert], Field(max_length=max_alerts)], ...),
+    )
+
+
+def _message(error: Any) -> str:
+    """A validation error in our words: the limits say which limit, never echo the value."""
+    kind, ctx = error["type"], error.get("ctx") or {}
+    if kind == "string_too_long":
+        what = "name " if error["loc"] and error["loc"][-1] == "[key]" else ""
+        return f"{what}longer than {ctx['max_length']} characters"
+    if kind == "too_long":
+        noun = "alerts" if error["loc"] == ("alerts",) else "entries"
+        return f"more than the limit of {ctx['max_length']} {noun}"
+    return str(error["msg"]).removeprefix("Value error, ")
+
+
+def parse_webhook(body: bytes, max_alerts: int, limits: LimitSettings | None = None) -> WebhookIn:
+    """Parse and validate ``body``; raises ``InvalidPayload`` naming the first bad field.
+
+    ``limits`` bounds names, values and counts (the defaults when None); the body is parsed and checked
+    by pydantic-core in one pass, which also refuses JSON nested deeper than ``MAX_JSON_DEPTH``.
+    """
+    bounds = limits or _DEFAULT_LIMITS
+    model = _bounded_model(
+        max_alerts,
+        bounds.max_label_name_chars,
+        bounds.max_label_value_chars,
+        bounds.max_annotation_value_chars,
+        bounds.max_labels_per_alert,
+        bounds.max_annotations_per_alert,
+    )
     try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidPayload(f"body is not valid JSON: {exc}") from exc
-    if not isinstance(data, dict):
-        raise InvalidPayload("body must be a JSON object", field="")
-    try:
-        payload = WebhookIn.model_validate(data)
+        return model.model_validate_json(body)
     except ValidationError as exc:
-        first = exc.errors()[0]
+        first = exc.errors(include_url=False, include_input=False)[0]
+        if first["type"] == "json_invalid":
+            cause = str((first.get("ctx") or {}).get("error", ""))
+            if cause.startswith("recursion limit exceeded"):
+                raise InvalidPayload(f"body is nested deeper than {MAX_JSON_DEPTH} levels") from None
+            raise InvalidPayload(f"body is not valid JSON: {cause}") from None
+        if first["type"] == "model_type" and first["loc"] == ():
+            raise InvalidPayload("body must be a JSON object", field="") from None
         where = _field_path(first["loc"])
-        message = first["msg"].removeprefix("Value error, ")
-        raise InvalidPayload(f"{where}: {message}", field=where) from exc
-    if len(payload.alerts) > max_alerts:
-        raise InvalidPayload(
-            f"alerts: {len(payload.alerts)} alerts, more than the limit of {max_alerts}", field="alerts"
-        )
-    return payload
+        raise InvalidPayload(f"{where}: {_message(first)}", field=where) from None
 
 
 def label_fingerprint(labels: dict[str, str]) -> str:

@@ -1,8 +1,14 @@
-"""Process entry points: the receiver under gunicorn (or Flask's server), RQ workers, the cron scheduler."""
+"""Process entry points: the receiver under gunicorn (or Flask's server), RQ workers, the cron scheduler.
+
+Each entry point ends through a normal exit on SIGTERM and SIGINT, so that the exit hook gives back the
+process's lease on the shared embedded Redis (``workers.embedded``): gunicorn's master, RQ's worker and
+cron scheduler, and the watch handle both signals and return; Flask's server gets ``exit_on_signals``.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
 import signal
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -70,9 +76,11 @@ def serve(settings: Settings, host: str, port: int, dev: bool) -> None:
     if dev:
         app = receiver_app(settings, dev=True)
         reload_rules_on_sighup(app.extensions["aiops"])
+        exit_on_signals(signal.SIGTERM)  # SIGINT already ends it with KeyboardInterrupt
         app.run(host=host, port=port, threaded=True)
         return
     receiver_app(settings)  # fail fast, before forking workers, on bad tokens or rules
+    children_die_with_this_process()
     # The app is built in each gunicorn worker, after the fork.
     gunicorn_application(settings, host, port, lambda: receiver_app(settings)).run()
 
@@ -103,6 +111,8 @@ def run_worker(
     from workers.worker import build_worker
 
     ctx = context or build_context(settings, poll_rules=True)
+    if context is None:
+        children_die_with_this_process()
     install(ctx)
     warm_up(ctx)
     reload_rules_on_sighup(ctx)
@@ -192,6 +202,27 @@ def run_watch(
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def exit_on_signals(*signums: int) -> None:
+    """End the process normally on ``signums`` (their default action skips exit hooks, leaving the embedded
+    Redis lease to the supervisor's slower sweep)."""
+
+    def leave(signum: int, frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    for signum in signums:
+        signal.signal(signum, leave)
+
+
+def children_die_with_this_process() -> None:
+    """Forked children (gunicorn's workers, RQ's scheduler and work horses) get SIGTERM when this process
+    dies: after a SIGKILL of its worker, RQ's scheduler would otherwise run on for ever, holding the lease on
+    the embedded Redis it inherited."""
+    from workers import embedded
+
+    embedded.parent_death_signal()  # resolves prctl here, not in a child
+    os.register_at_fork(after_in_child=embedded.die_with_parent)
 
 
 def reload_rules_on_sighup(context: Context) -> None:

@@ -6,6 +6,7 @@ import time
 
 from flask import Blueprint, Response, jsonify, request
 
+from receiver import truncation
 from receiver.app import context, require
 from receiver.errors import UnsupportedMediaType
 from receiver.metrics import webhook_latency
@@ -26,12 +27,15 @@ def alertmanager() -> tuple[Response, int]:
                 f"Content-Type must be application/json, not {request.mimetype or 'none'}"
             )
         ctx = context()
-        payload = parse_webhook(request.get_data(cache=False), ctx.settings.limits.max_alerts_per_payload)
+        limits = ctx.settings.limits
+        payload = parse_webhook(request.get_data(cache=False), limits.max_alerts_per_payload, limits)
         received_at = iso(ctx.clock())
         alerts = [normalise(alert, received_at) for alert in payload.alerts]
         result = ingest(ctx, alerts)
         body = result.to_dict()
         if payload.truncatedAlerts:
+            # Counted only once the alerts we did get are queued: a 503 and Alertmanager's retry count once.
+            truncation.note(ctx.redis, payload, received_at)
             body["truncatedAlerts"] = payload.truncatedAlerts
         return jsonify(body), 202
     finally:

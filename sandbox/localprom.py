@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -48,7 +50,12 @@ class BinaryServer:
 
     def start(self, ready_path: str = "/-/ready", timeout: float = 30.0) -> BinaryServer:
         with self.log_path.open("wb") as log:
-            self.proc = subprocess.Popen(self.argv, stdout=log, stderr=subprocess.STDOUT)
+            self.proc = subprocess.Popen(
+                self.argv,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                preexec_fn=_die_with_parent,  # noqa: PLW1509 - a prctl call, no locks taken
+            )
         wait_for_port(self.port, timeout, self.proc)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -60,6 +67,18 @@ class BinaryServer:
 
     def stop(self) -> None:
         stop_process(self.proc)
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: SIGTERM when the process that started it dies, even by SIGKILL.
+
+    ``stop`` covers every orderly end; this covers a demo or test runner killed outright, which would
+    otherwise leave the server running with parent 1.
+    """
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
 
 
 def stop_process(proc: subprocess.Popen[bytes] | None, timeout: float = 10.0) -> None:
@@ -125,11 +144,20 @@ def start_prometheus(workdir: Path, scrape_targets: list[str], scrape_interval: 
     return BinaryServer(argv, port, workdir / "prometheus.log").start()
 
 
-def wait_for_series(prometheus: BinaryServer, query: str, timeout: float = 30.0) -> None:
+def wait_for_series(
+    prometheus: BinaryServer, selector: str, timeout: float = 30.0, samples: int = 2, window: str = "5m"
+) -> None:
+    """Until the series of ``selector`` (a plain selector) are scraped and have ``samples`` samples
+    within ``window``.
+
+    One sample makes the series visible to an instant query, but range functions such as
+    ``increase`` need two, so waiting for the first sample alone leaves the next query a race.
+    """
+    query = f"(count_over_time({selector}[{window}]) >= {samples}) and {selector}"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         result = httpx.get(f"{prometheus.url}/api/v1/query", params={"query": query}, timeout=5).json()
         if result["data"]["result"]:
             return
         time.sleep(0.2)
-    raise TimeoutError(f"Prometheus has no {query} after {timeout}s")
+    raise TimeoutError(f"Prometheus has fewer than {samples} samples of {selector} after {timeout}s")

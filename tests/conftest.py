@@ -1,4 +1,5 @@
-"""Shared fixtures: a real redis-server per session, flushed around each test that uses it."""
+"""Shared fixtures: a real redis-server per session, flushed around each test that uses it; the session-wide
+check that no redis-server started by the tests outlives the run."""
 
 from __future__ import annotations
 
@@ -8,7 +9,12 @@ from typing import Any
 import pytest
 import redis
 
+from tests.support.leaks import pytest_sessionfinish, pytest_sessionstart
 from tests.support.servers import RedisServer, running_redis
+
+# The session-wide leak check (tests/support/leaks.py): the run fails if a redis-server a test started
+# outlives the session. Its hooks run here as this conftest's own.
+__all__ = ["pytest_sessionfinish", "pytest_sessionstart"]
 
 
 @pytest.fixture(scope="session")

@@ -4,6 +4,7 @@ The alert path never waits for an adviser: this runs on its own queue, and the o
 to the proposal and the audit record when they arrive. A suggestion that maps to an allowlisted action
 the rule allows, on the same target, is parked as an alternative proposal of its own. Alternatives
 always need approval, whatever the rule says, and never reach beyond the workload that was diagnosed.
+An alternative says so: its ``source`` is ``adviser:<name>``, its summary "alternative suggested by ...".
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from workers.advisers.consult import consult, record_entries, suggested_actions
 from workers.context import Context
 from workers.errors import ActionRefused, NotFound
 from workers.notify import notify
-from workers.proposals import Proposal, expiry_after, iso
+from workers.proposals import Proposal, adviser_source, expiry_after, iso
 
 MAX_ALTERNATIVES = 3
 
@@ -115,7 +116,11 @@ def _park_alternatives(
             playbook=proposal.playbook,
             alert=proposal.alert,
             target=proposal.target,
-            diagnosis={**proposal.diagnosis, "suggested_by": adviser},
+            diagnosis={
+                **proposal.diagnosis,
+                "summary": f"alternative suggested by {adviser}: {rec.text}"[:500],
+                "suggested_by": adviser,
+            },
             action={
                 "type": rec.action,
                 "params": params,
@@ -131,6 +136,7 @@ def _park_alternatives(
             created_at=iso(now),
             expires_at=expiry_after(now, context.settings.proposals.default_expires_after_s),
             record_id=proposal.record_id,
+            source=adviser_source(adviser),
         )
         alternative, created = context.proposals.create(alternative)
         if created:

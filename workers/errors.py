@@ -55,3 +55,10 @@ class StoreUnavailable(TemporaryError):
     """Redis could not be reached."""
 
     code = "store_unavailable"
+
+
+class JobRefused(PermanentError):
+    """A worker was handed a job that is not one of the responder's own (function, callback or data): it is
+    failed without being run, whoever enqueued it."""
+
+    code = "job_refused"

@@ -14,6 +14,7 @@ from rq import Queue
 from workers import counters, queues
 from workers.actions.base import Plan
 from workers.actions.executor import execute_plan
+from workers.actions.rebuild import rebuild as rebuild_plan
 from workers.context import Context
 from workers.errors import AiopsError, Conflict, NotFound
 from workers.notify import notify
@@ -51,9 +52,19 @@ def execute(context: Context, proposal_id_: str) -> str:
             applied["reached_apply"] = True
         records.append(rid, kind, data)
 
+    action, params = str(proposal.action.get("type")), dict(proposal.action.get("params") or {})
+
+    def rebuild(approved: Plan) -> Plan:
+        # The stored plan is redacted: the exact one is computed again from the cluster, under the guard.
+        return rebuild_plan(context.kube, action, params, proposal.target, approved)
+
     try:
         outcome = execute_plan(
-            context.kube, Plan.from_dict(plan_data), context.settings.namespaces, on_step=step
+            context.kube,
+            Plan.from_dict(plan_data),
+            context.settings.namespaces,
+            on_step=step,
+            rebuild=rebuild,
         )
     except AiopsError as exc:
         status = "unknown" if applied["reached_apply"] else "failed"

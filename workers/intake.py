@@ -18,6 +18,7 @@ from rq.exceptions import DuplicateJobError
 from workers import counters, queues
 from workers.context import Context
 from workers.errors import StoreUnavailable
+from workers.redaction import bounded
 
 DEDUP_PREFIX = "aiops:dedup:"
 INCIDENT_PREFIX = "aiops:incident:"
@@ -110,7 +111,7 @@ def ingest(context: Context, alerts: list[dict[str, Any]]) -> IntakeResult:
             seen.add(key)
             plans.append((alert, key, _planned_jobs(context, alert)))
         windows = (context.settings.alerts.dedup_window_s, context.settings.alerts.incident_window_s)
-        _commit(context.redis, queue, plans, windows, result)
+        _commit(context.redis, queue, plans, windows, result, context.settings.limits.max_stored_alert_text)
     except (redis.ConnectionError, redis.TimeoutError) as exc:
         raise StoreUnavailable(f"Redis is unreachable: {exc}") from exc
     return result
@@ -137,6 +138,7 @@ def _commit(
     plans: list[tuple[dict[str, Any], str, list[dict[str, Any]]]],
     windows: tuple[int, int],
     result: IntakeResult,
+    text_limit: int,
 ) -> None:
     window, incident_window = windows
     incidents = [incident_key(alert) for alert, _, _ in plans]
@@ -178,7 +180,7 @@ def _commit(
                         pipe.set(incident, key, ex=incident_window)
                         claimed.add(incident)
                     jobs.extend(planned)
-                _enqueue(queue, pipe, jobs)
+                _enqueue(queue, pipe, [_stored_job(job, text_limit) for job in jobs])
                 _count(pipe, queue.name, received, duplicates + base_duplicates, unmatched, len(jobs))
                 pipe.execute()
             except redis.WatchError:
@@ -187,6 +189,28 @@ def _commit(
             result.jobs = [job["job_id"] for job in jobs]
             result.duplicates = base_duplicates + duplicates
             return
+
+
+def stored_alert(alert: dict[str, Any], limit: int) -> dict[str, Any]:
+    """``alert`` as jobs, proposals and records keep it: label and annotation values (and generatorURL)
+    redacted, and cut to ``limit`` characters with a visible marker. Matching and dedup use the original."""
+    stored = dict(alert)
+    for key in ("labels", "annotations"):
+        values = alert.get(key)
+        if isinstance(values, dict):
+            stored[key] = {
+                name: bounded(value, limit, name) if isinstance(value, str) else value
+                for name, value in values.items()
+            }
+    if isinstance(alert.get("generatorURL"), str):
+        stored["generatorURL"] = bounded(alert["generatorURL"], limit)
+    return stored
+
+
+def _stored_job(job: dict[str, Any], limit: int) -> dict[str, Any]:
+    """Only the jobs that are enqueued pay for redaction; duplicates never reach this."""
+    args = tuple(stored_alert(arg, limit) if isinstance(arg, dict) else arg for arg in job["args"])
+    return {**job, "args": args}
 
 
 def _enqueue(queue: Queue, pipe: Any, jobs: list[dict[str, Any]]) -> None:

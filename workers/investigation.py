@@ -22,7 +22,7 @@ from workers.connections import as_text
 from workers.context import Context
 from workers.decisions import approve
 from workers.errors import ActionRefused, Conflict, NotFound
-from workers.evidence.gather import gather, summary
+from workers.evidence.gather import gather, query_entry, summary
 from workers.intake import investigation_id
 from workers.notify import notify
 from workers.playbooks import get_playbook
@@ -142,10 +142,8 @@ class Investigation:
         evidence = gather(
             context.kube, context.prometheus, target, kinds, dict(rendered.queries), context.settings.limits
         )
-        for name, query in evidence["queries"].items():
-            self.record(
-                "evidence_query", {"name": name, "query": query, "value": evidence["metrics"].get(name)}
-            )
+        for name in evidence["queries"]:
+            self.record("evidence_query", query_entry(evidence, name))
         self.record("evidence", summary(evidence))
         if target["kind"] == "Pod" and evidence.get("pod") is None and "pod" in kinds:
             self.record("target_gone", {"detail": f"pod {target['namespace']}/{target['name']} not found"})

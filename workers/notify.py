@@ -18,14 +18,21 @@ from workers.settings import NotifySettings
 log = logging.getLogger("aiops.notify")
 
 
-def message(proposal: Proposal, event: str, public_url: str) -> dict[str, Any]:
-    link = f"{public_url.rstrip('/')}/ui/approvals/{proposal.id}"
+def ui_link(public_url: str | None, path: str) -> str:
+    """``path`` under the configured public URL; the bare path (relative) when none is configured."""
+    return f"{public_url.rstrip('/')}{path}" if public_url else path
+
+
+def message(proposal: Proposal, event: str, public_url: str | None) -> dict[str, Any]:
+    link = ui_link(public_url, f"/ui/approvals/{proposal.id}")
+    # Without a public URL nobody can know the receiver's address from here: say so instead of guessing.
+    where = link if public_url else f"{link} on the receiver (notify.public_url is not set)"
     target = proposal.target
     summary = (proposal.diagnosis or {}).get("summary") or ""
     action = (proposal.action or {}).get("type", "none")
     text = (
         f"[aiops] {event}: {target.get('kind')} {target.get('namespace')}/{target.get('name')} — {summary} "
-        f"Proposed: {action} (risk {proposal.risk}). {link}"
+        f"Proposed: {action} (risk {proposal.risk}). {where}"
     )
     return {
         "event": event,
@@ -33,6 +40,8 @@ def message(proposal: Proposal, event: str, public_url: str) -> dict[str, Any]:
         "proposal_id": proposal.id,
         "status": proposal.status,
         "link": link,
+        "link_is_relative": not public_url,
+        "record_link": ui_link(public_url, f"/ui/records/{proposal.record_id}"),
         "target": target,
         "action": action,
         "risk": proposal.risk,

@@ -1,7 +1,9 @@
 """Proposals and their store: the approval queue in Redis.
 
 Every state change is a compare-and-set in Lua on (status, version), so racing approvers, replayed
-jobs and several receiver replicas can never move a proposal twice. Allowed moves::
+jobs and several receiver replicas can never move a proposal twice. A proposal is kept for the
+retention after its last status change; the status indexes are scored by that time, so entries past the
+retention (whose proposal Redis has dropped) are pruned before they are counted or listed. Allowed moves::
 
     pending -> approved -> executing -> succeeded -> validated | regressed
             \\-> rejected | expired | superseded      \\-> failed | unknown
@@ -21,6 +23,7 @@ from pydantic import BaseModel, Field
 
 from workers.connections import as_text
 from workers.errors import Conflict, NotFound
+from workers.redaction import redact_value
 
 PREFIX = "aiops:proposal:"
 STATUS_INDEX = "aiops:proposals:"
@@ -47,6 +50,12 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "succeeded": frozenset({"validated", "regressed"}),
 }
 TERMINAL = frozenset(STATES) - frozenset(TRANSITIONS)
+BUILTIN_SOURCE = "builtin"
+
+
+def adviser_source(adviser: str) -> str:
+    """The ``source`` of an alternative proposal an adviser suggested."""
+    return f"adviser:{adviser}"
 
 
 class Proposal(BaseModel):
@@ -73,9 +82,17 @@ class Proposal(BaseModel):
     validation: dict[str, Any] = Field(default_factory=dict)
     advice: list[dict[str, Any]] = Field(default_factory=list)
     alternatives: list[dict[str, Any]] = Field(default_factory=list)
+    source: str = BUILTIN_SOURCE
+    """Who proposed the action: ``builtin`` (the playbook) or ``adviser:<name>`` (an alternative)."""
     revert_of: str | None = None
     record_id: str
     history: list[dict[str, Any]] = Field(default_factory=list)
+
+
+def stored_doc(proposal: Proposal) -> str:
+    """The JSON document kept in Redis: the proposal with secrets redacted (env values, tokens, keys),
+    so that viewers, records and logs never see them; execution rebuilds exact plans from the cluster."""
+    return json.dumps(redact_value(proposal.model_dump(mode="json")))
 
 
 def proposal_id(rule: str, fingerprint: str, starts_at: str, suffix: str = "") -> str:
@@ -110,7 +127,8 @@ end
 return 1
 """
 
-# KEYS[1] proposal; ARGV: expected version, new status, new doc, index prefix, id, score
+# KEYS[1] proposal; ARGV: expected version, new status, new doc, index prefix, id, score, retention
+# A status change restarts the retention and scores the index entry with its time: they age out together.
 _SWAP = """
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return {-1, ''} end
@@ -121,6 +139,7 @@ redis.call('HINCRBY', KEYS[1], 'version', 1)
 if status ~= ARGV[2] then
   redis.call('ZREM', ARGV[4] .. status, ARGV[5])
   redis.call('ZADD', ARGV[4] .. ARGV[2], ARGV[6], ARGV[5])
+  if tonumber(ARGV[7]) > 0 then redis.call('EXPIRE', KEYS[1], ARGV[7]) end
 end
 return {1, status}
 """
@@ -137,7 +156,11 @@ class ProposalStore:
         self._swap = connection.register_script(_SWAP)
 
     def create(self, proposal: Proposal) -> tuple[Proposal, bool]:
-        """Store ``proposal``; if one with its id exists already, return that one and False."""
+        """Store ``proposal`` (redacted); if one with its id exists already, return that one and False.
+
+        The proposal returned is the stored, redacted one.
+        """
+        doc = stored_doc(proposal)
         created = self._create(
             keys=[
                 PREFIX + proposal.id,
@@ -146,7 +169,7 @@ class ProposalStore:
                 BY_TARGET + target_key(proposal.target),
             ],
             args=[
-                proposal.model_dump_json(),
+                doc,
                 proposal.status,
                 self.clock().timestamp(),
                 proposal.id,
@@ -154,7 +177,7 @@ class ProposalStore:
             ],
         )
         if created:
-            return proposal, True
+            return Proposal.model_validate_json(doc), True
         return self.get(proposal.id), False
 
     def get(self, proposal_id_: str) -> Proposal:
@@ -170,20 +193,31 @@ class ProposalStore:
         return Proposal.model_validate_json(doc), as_text(version)
 
     def list(self, status: str | None = None, limit: int = 50) -> builtins.list[Proposal]:
-        """Newest first; all states when ``status`` is None."""
+        """Newest first (by last status change); all states when ``status`` is None."""
         statuses = [status] if status else list(STATES)
-        scored: builtins.list[tuple[float, str]] = []
+        self.prune(statuses)
+        scored: builtins.list[tuple[float, str, str]] = []
         for state in statuses:
             entries: Any = self.redis.zrevrange(STATUS_INDEX + state, 0, limit - 1, withscores=True)
-            scored.extend((float(score), as_text(member)) for member, score in entries)
+            scored.extend((float(score), as_text(member), state) for member, score in entries)
         scored.sort(reverse=True)
         found = []
-        for _, pid in scored[:limit]:
+        for _, pid, state in scored[:limit]:
             try:
                 found.append(self.get(pid))
             except NotFound:
-                self.redis.zrem(STATUS_INDEX + (status or "pending"), pid)  # expired by retention
+                self.redis.zrem(STATUS_INDEX + state, pid)  # dropped by Redis before its index entry aged out
         return found
+
+    def prune(self, statuses: Iterable[str] = STATES) -> int:
+        """Drop index entries older than the retention: Redis has dropped their proposals already."""
+        if self.retention_s <= 0:
+            return 0
+        cutoff = self.clock().timestamp() - self.retention_s
+        pipe = self.redis.pipeline(transaction=False)
+        for state in statuses:
+            pipe.zremrangebyscore(STATUS_INDEX + state, "-inf", cutoff)
+        return sum(pipe.execute())
 
     def ids_for_alert(self, fingerprint: str) -> builtins.list[str]:
         return sorted(as_text(member) for member in self.redis.smembers(BY_ALERT + fingerprint))
@@ -196,6 +230,8 @@ class ProposalStore:
         return sorted(as_text(member) for member in self.redis.smembers(BY_TARGET + target_key(target)))
 
     def count_by_status(self) -> dict[str, int]:
+        """Live proposals per state (entries past the retention are pruned first)."""
+        self.prune()
         pipe = self.redis.pipeline(transaction=False)
         for state in STATES:
             pipe.zcard(STATUS_INDEX + state)
@@ -226,19 +262,21 @@ class ProposalStore:
                 changed.history.append(
                     {"at": iso(self.clock()), "from": current.status, "to": changed.status}
                 )
+            doc = stored_doc(changed)
             ok, _ = self._swap(
                 keys=[PREFIX + proposal_id_],
                 args=[
                     version,
                     changed.status,
-                    changed.model_dump_json(),
+                    doc,
                     STATUS_INDEX,
                     proposal_id_,
                     self.clock().timestamp(),
+                    self.retention_s,
                 ],
             )
             if ok == 1:
-                return changed
+                return Proposal.model_validate_json(doc)
             if ok == -1:
                 raise NotFound(f"no proposal {proposal_id_}")
         raise Conflict(f"proposal {proposal_id_} is being changed too often; try again")

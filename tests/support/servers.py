@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from sandbox.localprom import (
@@ -30,16 +30,32 @@ __all__ = [
 
 
 class RedisServer:
-    """A real redis-server process, restartable on the same port (for outage tests)."""
+    """A real redis-server process, restartable on the same port (for outage tests).
 
-    def __init__(self, workdir: Path, port: int | None = None) -> None:
+    ``extra_args`` go after the defaults (a later option wins), e.g. ``["--aclfile", path]``; with the
+    default user off, ``ready_auth`` is the (user, password) the readiness PING signs in as.
+    """
+
+    def __init__(
+        self,
+        workdir: Path,
+        port: int | None = None,
+        extra_args: Sequence[str] = (),
+        ready_auth: tuple[str, str] | None = None,
+    ) -> None:
         self.workdir = workdir
         self.port = port or free_port()
+        self.extra_args = list(extra_args)
+        self.ready_auth = ready_auth
         self.proc: subprocess.Popen | None = None
 
     @property
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
+
+    def url_for(self, user: str, password: str) -> str:
+        """The URL that signs in as ACL user ``user``."""
+        return f"redis://{user}:{password}@127.0.0.1:{self.port}/0"
 
     def start(self) -> RedisServer:
         binary = shutil.which("redis-server")
@@ -63,12 +79,13 @@ class RedisServer:
                 "no",
                 "--loglevel",
                 "warning",
+                *self.extra_args,
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
         wait_for_port(self.port, proc=self.proc)
-        wait_for_redis(self.url)
+        wait_for_redis(self.url_for(*self.ready_auth) if self.ready_auth else self.url)
         return self
 
     def stop(self) -> None:
@@ -85,8 +102,10 @@ def running_redis(workdir: Path) -> Iterator[RedisServer]:
         server.stop()
 
 
-def start_alertmanager(workdir: Path, webhook_url: str, token: str) -> BinaryServer:
-    """A real Alertmanager whose only receiver is our webhook, with a bearer token."""
+def start_alertmanager(workdir: Path, webhook_url: str, token: str, max_alerts: int = 0) -> BinaryServer:
+    """A real Alertmanager whose only receiver is our webhook, with a bearer token.
+
+    ``max_alerts`` > 0 makes Alertmanager cut notifications to that many alerts (``truncatedAlerts``)."""
     import yaml
 
     workdir.mkdir(parents=True, exist_ok=True)
@@ -106,7 +125,7 @@ def start_alertmanager(workdir: Path, webhook_url: str, token: str) -> BinarySer
                     {
                         "url": webhook_url,
                         "send_resolved": True,
-                        "max_alerts": 0,
+                        "max_alerts": max_alerts,
                         "http_config": {
                             "authorization": {"type": "Bearer", "credentials_file": str(workdir / "token")}
                         },

@@ -13,6 +13,8 @@ from typing import Any, Protocol
 
 from workers.errors import ActionRefused, NotFound
 
+POD_TEMPLATE_HASH = "pod-template-hash"
+
 
 @dataclass
 class Plan:
@@ -24,6 +26,9 @@ class Plan:
     patch: Any = None
     guard: dict[str, Any] = field(default_factory=dict)
     summary: str = ""
+    source: dict[str, Any] | None = None
+    """The object whose content the patch copies (a ReplicaSet's pod template): plans are stored redacted,
+    so execution reads the full content from it again."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -90,8 +95,37 @@ def container_index(deployment: dict[str, Any], container: str) -> int:
     raise ActionRefused(f"deployment has no container {container!r}")
 
 
-def revert_plan(plan: Plan, snapshot: dict[str, Any], after: dict[str, Any]) -> Plan | None:
-    """The plan that puts back what ``plan`` changed, or None when nothing can be put back."""
+def bare_template(template: dict[str, Any]) -> dict[str, Any]:
+    """A ReplicaSet's pod template as its Deployment holds it: without the pod-template-hash label."""
+    copied = copy.deepcopy(template)
+    labels = (copied.get("metadata") or {}).get("labels")
+    if isinstance(labels, dict):
+        labels.pop(POD_TEMPLATE_HASH, None)
+    return copied
+
+
+def template_source(kube: Any, deployment: dict[str, Any]) -> dict[str, Any] | None:
+    """The ReplicaSet holding ``deployment``'s current pod template as a plan ``source`` (None: none does)."""
+    meta = deployment.get("metadata") or {}
+    selector = (deployment.get("spec") or {}).get("selector", {}).get("matchLabels") or {}
+    label_selector = ",".join(f"{k}={v}" for k, v in sorted(selector.items())) or None
+    template = (deployment.get("spec") or {}).get("template") or {}
+    for rs in kube.list_replicasets(meta.get("namespace"), label_selector):
+        rs_meta = rs.get("metadata") or {}
+        owners = [ref.get("uid") for ref in rs_meta.get("ownerReferences") or []]
+        if meta.get("uid") in owners and bare_template(rs["spec"]["template"]) == template:
+            return {"kind": "ReplicaSet", "name": rs_meta.get("name"), "uid": rs_meta.get("uid")}
+    return None
+
+
+def revert_plan(
+    plan: Plan, snapshot: dict[str, Any], after: dict[str, Any], source: dict[str, Any] | None = None
+) -> Plan | None:
+    """The plan that puts back what ``plan`` changed, or None when nothing can be put back.
+
+    ``source`` is the ReplicaSet that holds the template from before the change (``template_source``):
+    the revert is stored redacted and takes the full template from it when it runs.
+    """
     if plan.kind != "Deployment":
         return None
     template = copy.deepcopy(snapshot["spec"]["template"])
@@ -104,6 +138,7 @@ def revert_plan(plan: Plan, snapshot: dict[str, Any], after: dict[str, Any]) -> 
         patch=[{"op": "replace", "path": "/spec/template", "value": template}],
         guard={"generation": (after.get("metadata") or {}).get("generation")},
         summary=f"restore the pod template of deployment {plan.namespace}/{plan.name} from before the change",
+        source=source,
     )
 
 

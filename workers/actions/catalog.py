@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
-from workers.actions.base import Plan, container_index, deployment_of
+from workers.actions.base import Plan, bare_template, container_index, deployment_of
 from workers.errors import ActionRefused
+from workers.redaction import contains_redaction, redact_value
 
 REVISION = "deployment.kubernetes.io/revision"
 
@@ -58,17 +58,22 @@ class RollbackDeployment:
         if not candidates:
             raise ActionRefused(f"deployment {namespace}/{name} has no earlier revision to roll back to")
         revision, rs = max(candidates, key=lambda item: item[0])
-        template = copy.deepcopy(rs["spec"]["template"])
-        template.get("metadata", {}).get("labels", {}).pop("pod-template-hash", None)
         return Plan(
             verb="patch",
             kind="Deployment",
             namespace=namespace,
             name=name,
             patch_type="json",
-            patch=[{"op": "replace", "path": "/spec/template", "value": template}],
+            patch=[
+                {"op": "replace", "path": "/spec/template", "value": bare_template(rs["spec"]["template"])}
+            ],
             guard={"generation": deployment["metadata"].get("generation")},
             summary=f"roll deployment {namespace}/{name} back from revision {current} to revision {revision}",
+            source={
+                "kind": "ReplicaSet",
+                "name": rs["metadata"].get("name"),
+                "uid": rs["metadata"].get("uid"),
+            },
         )
 
 
@@ -119,6 +124,28 @@ class RaiseMemoryLimit:
         )
 
 
+def _restored_probe(wanted: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
+    """A ``startup_probe`` param as the planner made it. Proposals are stored redacted, so a handler that
+    held a secret (a header, a command) is read again from the container's probe it was copied from."""
+    if not contains_redaction(wanted):
+        return wanted
+    restored: dict[str, Any] = {}
+    for key, value in wanted.items():
+        if not contains_redaction(value):
+            restored[key] = value
+            continue
+        for probe in (spec.get("startupProbe"), spec.get("livenessProbe")):
+            if isinstance(probe, dict) and key in probe and redact_value(probe[key]) == value:
+                restored[key] = probe[key]
+                break
+        else:
+            raise ActionRefused(
+                f"the approved startupProbe's {key} is stored redacted and no probe of the container holds "
+                "it any more; investigate again"
+            )
+    return restored
+
+
 class AdjustProbe:
     """Give a slow-starting container time: raise a probe's initialDelaySeconds or add a startupProbe."""
 
@@ -132,7 +159,7 @@ class AdjustProbe:
         def change(spec: dict[str, Any]) -> dict[str, Any]:
             fields: dict[str, Any] = {}
             if params.get("startup_probe"):
-                fields["startupProbe"] = params["startup_probe"]
+                fields["startupProbe"] = _restored_probe(params["startup_probe"], spec)
             if params.get("initial_delay_seconds") is not None:
                 if not spec.get(probe_name):
                     raise ActionRefused(f"container {params['container']} has no {probe_name} to adjust")

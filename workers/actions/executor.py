@@ -1,11 +1,20 @@
-"""Carry out an approved plan: guard, namespace check, server-side dry run, snapshot, apply."""
+"""Carry out an approved plan: guard, namespace check, rebuild, server-side dry run, snapshot, apply.
+
+The approved plan is the stored one, which is redacted. After the guard holds, ``rebuild`` computes the
+exact plan again from the live objects (``workers.actions.rebuild``) and only that is applied. Nothing
+this returns or reports through ``on_step`` holds a secret: the snapshot, the patch and the revert plan
+are redacted, and the revert names the ReplicaSet that still holds the full template from before.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from workers.actions.base import Plan, apply_plan, check_guard, read_object, revert_plan
+from workers.actions.base import Plan, apply_plan, check_guard, read_object, revert_plan, template_source
+from workers.actions.rebuild import stored
 from workers.errors import ActionRefused, NotFound
+from workers.redaction import redact_value
 from workers.settings import NamespaceSettings
 
 
@@ -16,9 +25,17 @@ def _brief(obj: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def execute_plan(kube: Any, plan: Plan, namespaces: NamespaceSettings, on_step: Any = None) -> dict[str, Any]:
+def execute_plan(
+    kube: Any,
+    plan: Plan,
+    namespaces: NamespaceSettings,
+    on_step: Any = None,
+    rebuild: Callable[[Plan], Plan] | None = None,
+) -> dict[str, Any]:
     """Apply ``plan`` and return what happened: snapshot, dry-run answer, result, and the revert plan.
 
+    ``plan`` is the approved (stored, redacted) plan; ``rebuild(plan)`` returns the exact plan computed
+    again from the cluster, or raises ``ActionRefused`` (None: ``plan`` is applied as it is).
     ``on_step(kind, data)`` is called after each step so that the audit record follows along.
     """
     step = on_step or (lambda kind, data: None)
@@ -29,21 +46,35 @@ def execute_plan(kube: Any, plan: Plan, namespaces: NamespaceSettings, on_step: 
     except NotFound as exc:
         raise ActionRefused(f"target {plan.kind} {plan.namespace}/{plan.name} is gone: {exc}") from exc
     check_guard(plan, current)
-    step("preconditions_passed", {"object": _brief(current), "guard": plan.guard})
-    dry = apply_plan(kube, plan, dry_run=True)
+    full = rebuild(plan) if rebuild is not None else plan
+    step(
+        "preconditions_passed",
+        {"object": _brief(current), "guard": plan.guard, "rebuilt_from_cluster": rebuild is not None},
+    )
+    dry = apply_plan(kube, full, dry_run=True)
     step("dry_run", {"result": _brief(dry)})
-    step("snapshot", {"object": _brief(current), "spec": current.get("spec")})
-    after = apply_plan(kube, plan, dry_run=False)
-    revert = revert_plan(plan, current, after)
+    snapshot = {"metadata": _brief(current), "spec": redact_value(current.get("spec"))}
+    source = template_source(kube, current) if plan.kind == "Deployment" else None
+    if source is not None:
+        snapshot["template_source"] = source
+    step("snapshot", {"object": _brief(current), "spec": snapshot["spec"], "template_source": source})
+    after = apply_plan(kube, full, dry_run=False)
+    revert = revert_plan(plan, snapshot, after, source)
+    applied = stored(full)
     outcome = {
-        "plan": plan.to_dict(),
+        "plan": applied,
         "dry_run": _brief(dry),
         "result": _brief(after),
-        "snapshot": {"metadata": _brief(current), "spec": current.get("spec")},
-        "revert_plan": revert.to_dict() if revert else None,
+        "snapshot": snapshot,
+        "revert_plan": stored(revert) if revert else None,
     }
     step(
         "applied",
-        {"result": _brief(after), "patch": plan.patch, "patch_type": plan.patch_type, "verb": plan.verb},
+        {
+            "result": _brief(after),
+            "patch": applied["patch"],
+            "patch_type": plan.patch_type,
+            "verb": plan.verb,
+        },
     )
     return outcome

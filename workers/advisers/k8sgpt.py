@@ -112,7 +112,13 @@ class K8sgptAdviser(ConfiguredAdviser[K8sgptSettings]):
         binary = resolve_binary(self.settings.binary) or self.settings.binary
         argv = build_argv(self.settings, binary, str(namespace))
         try:
-            result = run_command(argv, stdin=None, timeout_s=timeout_s, clock=self.clock)
+            result = run_command(
+                argv,
+                stdin=None,
+                timeout_s=timeout_s,
+                env=self.settings.process_environment(),
+                clock=self.clock,
+            )
         except CommandNotFound as exc:
             return AdviceResult(adviser=NAME, status=AdviceStatus.unavailable, detail=str(exc))
         advice = interpret(result, request.target, timeout_s)

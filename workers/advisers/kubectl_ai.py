@@ -129,7 +129,13 @@ class KubectlAiAdviser(ConfiguredAdviser[KubectlAiSettings]):
         binary = resolve_binary(self.settings.binary) or self.settings.binary
         argv = build_argv(self.settings, binary, request.question)
         try:
-            result = run_command(argv, stdin=request.context, timeout_s=timeout_s, clock=self.clock)
+            result = run_command(
+                argv,
+                stdin=request.context,
+                timeout_s=timeout_s,
+                env=self.settings.process_environment(),
+                clock=self.clock,
+            )
         except CommandNotFound as exc:
             return AdviceResult(adviser=NAME, status=AdviceStatus.unavailable, detail=str(exc))
         advice = interpret(result, timeout_s, self.settings.max_iterations)

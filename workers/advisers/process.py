@@ -1,4 +1,5 @@
-"""Run an adviser CLI safely: an argument list (never a shell), its own process group, a hard deadline.
+"""Run an adviser CLI safely: an argument list (never a shell), a minimal environment, its own process
+group, a hard deadline.
 
 The child starts in a new session, so it and everything it forks share one process group that we
 own. On timeout the whole group gets SIGKILL: an AI tool that spawned ``kubectl`` (which may have
@@ -14,7 +15,7 @@ import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 # How long to wait for pipes to drain after the group was killed (a grandchild that escaped the
@@ -66,13 +67,16 @@ def run_command(
     *,
     stdin: str | None,
     timeout_s: float,
+    env: Mapping[str, str],
     cwd: str | None = None,
     clock: Callable[[], float] = time.monotonic,
 ) -> CommandResult:
     """Run ``argv`` with ``stdin`` as input, in its own process group, for at most ``timeout_s`` seconds.
 
-    Raises ``CommandNotFound`` when the binary cannot be started. Output is decoded as UTF-8 with
-    replacement characters; it is returned whole (callers truncate).
+    ``env`` is the child's whole environment (an adviser's allowlist, ``process_environment()`` of its
+    settings): nothing of the worker's own is inherited. Raises ``CommandNotFound`` when the binary cannot
+    be started. Output is decoded as UTF-8 with replacement characters; it is returned whole (callers
+    truncate).
     """
     args = [str(arg) for arg in argv]
     started = clock()
@@ -83,6 +87,7 @@ def run_command(
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             cwd=cwd,
+            env=dict(env),
             start_new_session=True,  # own session, own process group: pgid == pid
             close_fds=True,
         )

@@ -19,6 +19,7 @@ def empty_evidence(target: dict[str, str]) -> dict[str, Any]:
         "owner": None,
         "node": None,
         "metrics": {},
+        "metric_notes": {},
         "queries": {},
         "errors": [],
     }
@@ -57,6 +58,24 @@ def summary(evidence: dict[str, Any]) -> dict[str, Any]:
         "events": len(evidence.get("events") or []),
         "owner": evidence.get("owner")
         and {k: evidence["owner"].get(k) for k in ("replicaset", "deployment", "revision")},
-        "metrics": evidence.get("metrics"),
+        "metrics": shown_metrics(evidence),
         "errors": evidence.get("errors"),
     }
+
+
+def shown_metrics(evidence: dict[str, Any]) -> dict[str, Any]:
+    """Each figure, or the note saying why there is none yet (never a bare 0 or None beside it)."""
+    notes = evidence.get("metric_notes") or {}
+    return {
+        name: notes[name] if value is None and name in notes else value
+        for name, value in (evidence.get("metrics") or {}).items()
+    }
+
+
+def query_entry(evidence: dict[str, Any], name: str) -> dict[str, Any]:
+    """The audit entry of one Prometheus evidence query."""
+    entry = {"name": name, "query": evidence["queries"][name], "value": evidence["metrics"].get(name)}
+    note = (evidence.get("metric_notes") or {}).get(name)
+    if note:
+        entry["note"] = note
+    return entry

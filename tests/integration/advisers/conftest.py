@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 
-from tests.standins import K8SGPT, KUBECTL_AI
+from tests.standins import K8SGPT, K8SGPT_STANDIN_ENV, KUBECTL_AI, KUBECTL_AI_STANDIN_ENV
 from tests.standins.holmesgpt_server import HolmesStandin
 from tests.standins.incident import sample_incident
 from tests.standins.kagent_a2a import KagentStandin, MalformedA2AServer
 from workers.advisers.base import AdviceRequest
 from workers.advisers.prompt import build_request
-from workers.settings import Settings
+from workers.settings import K8SGPT_ENV, KUBECTL_AI_ENV, Settings
 
 
 @pytest.fixture
@@ -33,9 +33,14 @@ def make_settings(kubeconfig: Path) -> Callable[..., Settings]:
         config: dict[str, Any] = {"budget_s": 30.0, "breaker_failures": 3, "breaker_cooldown_s": 300}
         for key, value in advisers.items():
             config[key] = value
+        # The stand-ins are steered by variables of their own, which advisers get only when passed through.
         defaults = {
-            "kubectl_ai": {"binary": str(KUBECTL_AI), "kubeconfig": str(kubeconfig)},
-            "k8sgpt": {"binary": str(K8SGPT)},
+            "kubectl_ai": {
+                "binary": str(KUBECTL_AI),
+                "kubeconfig": str(kubeconfig),
+                "env_passthrough": [*KUBECTL_AI_ENV, *KUBECTL_AI_STANDIN_ENV],
+            },
+            "k8sgpt": {"binary": str(K8SGPT), "env_passthrough": [*K8SGPT_ENV, *K8SGPT_STANDIN_ENV]},
         }
         for section, preset in defaults.items():
             if isinstance(config.get(section), dict):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -122,3 +123,49 @@ def test_due_for_expiry(store: ProposalStore) -> None:
     fresh, _ = store.create(make(id="p-new", alert={"fingerprint": "fp2"}))
     assert store.due_for_expiry(NOW) == [old.id]
     assert fresh.id not in store.due_for_expiry(NOW)
+
+
+class Clock:
+    """A clock the test moves by hand (Redis's TTLs still run on real time)."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def test_status_indexes_drop_proposals_that_redis_expired(redis_conn) -> None:
+    """Issue 9: ids of proposals dropped by their TTL stayed in the non-pending status sets and inflated
+    the counts /metrics reports (``count_by_status``)."""
+    from workers.proposals import PREFIX
+
+    clock = Clock(datetime.now(UTC))
+    store = ProposalStore(redis_conn, clock, retention_s=1)
+    started = clock.now
+    store.create(make(id="p-old", store_clock=started))
+    store.transition("p-old", "rejected", expect=["pending"])
+    deadline = time.monotonic() + 15
+    while redis_conn.exists(PREFIX + "p-old") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not redis_conn.exists(PREFIX + "p-old"), "Redis did not expire the proposal"
+
+    clock.now = started + timedelta(seconds=1.5)
+    store.create(make(id="p-new", store_clock=clock.now))
+    store.transition("p-new", "rejected", expect=["pending"])
+    counts = store.count_by_status()
+    assert counts["rejected"] == 1 and counts["pending"] == 0
+    members = {member.decode() for member in redis_conn.zrange("aiops:proposals:rejected", 0, -1)}
+    assert members == {"p-new"}
+
+
+def test_a_status_change_restarts_the_retention(store: ProposalStore, redis_conn) -> None:
+    from workers.proposals import PREFIX
+
+    pid = store.create(make())[0].id
+    redis_conn.expire(PREFIX + pid, 10)
+    store.update(pid, lambda p: setattr(p, "comment", "no status change"))
+    assert redis_conn.ttl(PREFIX + pid) <= 10
+    store.transition(pid, "rejected", expect=["pending"])
+    assert redis_conn.ttl(PREFIX + pid) > 3000
+    assert redis_conn.zscore("aiops:proposals:rejected", pid) == NOW.timestamp()

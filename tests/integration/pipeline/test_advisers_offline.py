@@ -7,7 +7,7 @@ import time
 
 import yaml
 
-from tests.support.pipeline import crash_alert
+from tests.support.pipeline import auth, crash_alert
 from tests.support.servers import free_port
 from workers.settings import AdviserSettings
 
@@ -108,6 +108,15 @@ def test_adviser_suggestion_becomes_an_alternative_needing_approval(pipeline, tm
     }
     assert alternative.diagnosis["suggested_by"] == "kubectl-ai"
     assert alternative.action["plan"]["name"] == "checkout"
+    # Issue 9: the alternative must not look like the built-in proposal in the list.
+    assert (main.source, alternative.source) == ("builtin", "adviser:kubectl-ai")
+    assert alternative.diagnosis["summary"].startswith("alternative suggested by kubectl-ai: ")
+    assert not main.diagnosis["summary"].startswith("alternative")
+    listed = pipeline.client.get("/api/v1/approvals?status=pending", headers=auth("viewer")).get_json()
+    assert {item["id"]: item["source"] for item in listed["items"]} == {
+        main.id: "builtin",
+        alternative.id: "adviser:kubectl-ai",
+    }
     kinds = pipeline.context.records.kinds(main.record_id)
     assert "alternative_proposed" in kinds
     generation = pipeline.cluster.get("Deployment", "shop", "checkout")["metadata"]["generation"]

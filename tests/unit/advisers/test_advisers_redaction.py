@@ -89,7 +89,7 @@ def test_secret_objects_lose_their_data() -> None:
     assert secret["data"]["user"] == "YXBw"  # the input is not changed
 
 
-def test_env_vars_named_like_secrets_lose_their_values() -> None:
+def test_every_env_value_is_hidden_and_references_are_kept() -> None:
     env = [
         {"name": "DB_PASSWORD", "value": "hunter2"},
         {"name": "LOG_LEVEL", "value": "info"},
@@ -97,7 +97,7 @@ def test_env_vars_named_like_secrets_lose_their_values() -> None:
     ]
     redacted = redact_value({"env": env})["env"]
     assert redacted[0] == {"name": "DB_PASSWORD", "value": REDACTED}
-    assert redacted[1] == {"name": "LOG_LEVEL", "value": "info"}
+    assert redacted[1] == {"name": "LOG_LEVEL", "value": REDACTED}  # env values are where secrets go
     assert redacted[2]["valueFrom"] == {"secretKeyRef": {"name": "api", "key": "token"}}
 
 
