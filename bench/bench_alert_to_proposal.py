@@ -43,7 +43,7 @@ from rq.job import Job
 
 from receiver.payload import alertmanager_payload
 from sandbox.localprom import start_prometheus
-from workers.intake import investigation_id
+from workers.spine.intake import investigation_id
 
 NAMESPACE = "bench"
 RULE = "pod-crashloop"

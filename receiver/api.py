@@ -10,10 +10,10 @@ from flask import Blueprint, Response, jsonify, request
 from receiver.app import context, require
 from receiver.errors import ConflictError, InvalidPayload, NotFoundError
 from receiver.openapi import openapi_document
-from workers.decisions import approve, reject
 from workers.errors import Conflict, NotFound
-from workers.proposals import STATES, to_json
-from workers.records import RecordStatus, parse_since, render_markdown
+from workers.spine.decisions import approve, reject
+from workers.spine.proposals import STATES, to_json
+from workers.spine.records import RecordStatus, parse_since, render_markdown
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
 

@@ -11,8 +11,8 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from receiver.auth import Identity, TokenBook
 from receiver.errors import ApiError, Forbidden, Unauthorized, Unavailable
-from workers.context import Context
 from workers.errors import AiopsError, StoreUnavailable
+from workers.spine.context import Context
 
 log = logging.getLogger(__name__)
 

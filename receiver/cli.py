@@ -13,9 +13,9 @@ from typing import Any
 from receiver import cli_help
 from receiver.errors import ClientError
 from workers.errors import AiopsError, SettingsError
-from workers.proposals import STATES
-from workers.records import RecordStatus
 from workers.settings import Settings, load_settings
+from workers.spine.proposals import STATES
+from workers.spine.records import RecordStatus
 
 log = logging.getLogger("aiops.cli")
 QUEUES = ("alerts", "actions", "advice", "reports")

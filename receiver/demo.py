@@ -60,8 +60,8 @@ def _wait(predicate: Any, timeout: float, what: str, interval: float = 0.25) -> 
 def run_demo(interactive: bool = False, keep_running: bool = False, full: bool = False) -> int:
     from sandbox.localprom import find_binary, free_port, start_prometheus, wait_for_series
     from sandbox.server import SandboxCluster
-    from workers import embedded
-    from workers.connections import connect_redis, redis_url_of
+    from workers.integrations.redis import embedded
+    from workers.integrations.redis.connection import connect_redis, redis_url_of
     from workers.settings import child_environment, load_settings
 
     step = Step()

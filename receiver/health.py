@@ -10,7 +10,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from receiver import truncation
 from receiver.app import context
 from receiver.auth import TokenBook
-from workers.context import Context
+from workers.spine.context import Context
 
 blueprint = Blueprint("health", __name__)
 

@@ -16,8 +16,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram,
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from workers import counters, queues
-from workers.context import Context
+from workers.spine import counters, queues
+from workers.spine.context import Context
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("metrics", __name__)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from workers.proposals import STATES
-from workers.records import RecordStatus
+from workers.spine.proposals import STATES
+from workers.spine.records import RecordStatus
 
 ERROR = {"$ref": "#/components/schemas/Error"}
 

@@ -1,8 +1,9 @@
 """Process entry points: the receiver under gunicorn (or Flask's server), RQ workers, the cron scheduler.
 
 Each entry point ends through a normal exit on SIGTERM and SIGINT, so that the exit hook gives back the
-process's lease on the shared embedded Redis (``workers.embedded``): gunicorn's master, RQ's worker and
-cron scheduler, and the watch handle both signals and return; Flask's server gets ``exit_on_signals``.
+process's lease on the shared embedded Redis (``workers.integrations.redis.embedded``): gunicorn's master,
+RQ's worker and cron scheduler, and the watch handle both signals and return; Flask's server gets
+``exit_on_signals``.
 """
 
 from __future__ import annotations
@@ -17,12 +18,12 @@ from flask import Flask
 
 from receiver.app import create_app
 from receiver.auth import TokenBook
-from workers.context import Context, build_context, install
 from workers.errors import SettingsError
 from workers.settings import Settings
+from workers.spine.context import Context, build_context, install
 
 if TYPE_CHECKING:
-    from workers.watch import WatchStats
+    from workers.sources.watch import WatchStats
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +109,7 @@ def run_worker(
     settings: Settings, queue_names: Sequence[str], burst: bool = False, context: Context | None = None
 ) -> bool:
     """An RQ worker on ``queue_names`` with the scheduler (for validation rounds) enabled."""
-    from workers.worker import build_worker
+    from workers.runner.worker import build_worker
 
     ctx = context or build_context(settings, poll_rules=True)
     if context is None:
@@ -127,13 +128,9 @@ def warm_up(context: Context) -> None:
     the job modules, the diagnosis table's regexes, the clients, and the Kubernetes client's per-call
     validators (built on a method's first call; a read of a name that does not exist builds them).
     """
-    import workers.advice
-    import workers.execution
-    import workers.investigation
-    import workers.jobs  # noqa: F401
-    from workers.diagnosis.signals import warm_patterns
     from workers.errors import AiopsError, TemporaryError
-    from workers.playbooks import get_playbook
+    from workers.spine.registry import get_playbook
+    from workers.workflows.pod_failure.signals import warm_patterns
 
     get_playbook("pod-failure")
     warm_patterns()
@@ -171,7 +168,8 @@ def run_cron(settings: Settings, context: Context | None = None) -> None:
     """The periodic jobs (RQ's cron scheduler): expiry now; weekly reports join here."""
     from rq.cron import CronScheduler
 
-    from workers import jobs, queues
+    from workers.runner import jobs
+    from workers.spine import queues
 
     ctx = context or build_context(settings)
     scheduler = CronScheduler(connection=ctx.redis, name="aiops-cron")
@@ -189,7 +187,7 @@ def run_watch(
     settings: Settings, namespaces: Sequence[str] | None = None, context: Context | None = None
 ) -> WatchStats:
     """The Kubernetes watch source (pods) until SIGTERM or SIGINT; returns what it did."""
-    from workers.watch import PodWatcher
+    from workers.sources.watch import PodWatcher
 
     ctx = context or build_context(settings, poll_rules=True)
     watcher = PodWatcher(ctx, namespaces)
@@ -219,7 +217,7 @@ def children_die_with_this_process() -> None:
     """Forked children (gunicorn's workers, RQ's scheduler and work horses) get SIGTERM when this process
     dies: after a SIGKILL of its worker, RQ's scheduler would otherwise run on for ever, holding the lease on
     the embedded Redis it inherited."""
-    from workers import embedded
+    from workers.integrations.redis import embedded
 
     embedded.parent_death_signal()  # resolves prctl here, not in a child
     os.register_at_fork(after_in_child=embedded.die_with_parent)

@@ -14,8 +14,8 @@ from typing import Any
 import redis
 
 from receiver.payload import WebhookIn
-from workers import counters
-from workers.connections import as_text
+from workers.integrations.redis.connection import as_text
+from workers.spine import counters
 
 LAST_KEY = "aiops:alerts:truncated:last"
 COUNTER = "alerts_truncated_total"

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Response
 
-from workers.proposals import STATES
-from workers.records import RecordStatus
+from workers.spine.proposals import STATES
+from workers.spine.records import RecordStatus
 
 blueprint = Blueprint("ui", __name__)
 

@@ -11,8 +11,8 @@ from receiver.app import context, require
 from receiver.errors import UnsupportedMediaType
 from receiver.metrics import webhook_latency
 from receiver.payload import normalise, parse_webhook
-from workers.intake import ingest
-from workers.proposals import iso
+from workers.spine.intake import ingest
+from workers.spine.proposals import iso
 
 blueprint = Blueprint("webhook", __name__)
 

@@ -169,7 +169,7 @@ def test_gunicorn_receiver_and_cli_verbs(tmp_path, redis_server, redis_conn) -> 
 
         # The approvals and records verbs go through this receiver's API with a token, not to Redis.
         from tests.integration.core.test_approvals_api import park
-        from workers.context import Context
+        from workers.spine.context import Context
 
         class _Rules:  # the proposal below is parked by hand; no rule is needed
             current = None
@@ -204,9 +204,9 @@ def test_cron_process_expires_stale_proposals(redis_server, redis_conn) -> None:
 
     from rules.registry import RuleRegistry
     from tests.integration.core.test_approvals_api import park
-    from workers import queues
-    from workers.context import Context, install
     from workers.settings import DEFAULT_RULES_DIR, Settings
+    from workers.spine import queues
+    from workers.spine.context import Context, install
 
     context = Context(
         settings=Settings.model_validate({"redis": {"url": redis_server.url}}),

@@ -22,8 +22,8 @@ from tests.integration.core.conftest import TOKENS, token_book
 from tests.integration.core.test_approvals_api import park
 from tests.support.served import ServedApp
 from tests.support.servers import free_port
-from workers.context import Context
 from workers.settings import DEFAULT_RULES_DIR, Settings
+from workers.spine.context import Context
 
 ROOT = Path(__file__).resolve().parents[2]
 

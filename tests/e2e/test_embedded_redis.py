@@ -27,7 +27,7 @@ from sandbox.server import SandboxCluster
 from tests.support.leaks import alive, stop_pid
 from tests.support.pipeline import crash_alert, fast_rules
 from tests.support.servers import free_port, wait_for_port
-from workers import embedded
+from workers.integrations.redis import embedded
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIO = ROOT / "sandbox" / "scenarios" / "demo-crashloop"

@@ -13,7 +13,7 @@ from pathlib import Path
 from rq import Queue
 
 from sandbox.server import SandboxCluster
-from workers import queues
+from workers.spine import queues
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIO = ROOT / "sandbox" / "scenarios" / "demo-crashloop"
@@ -46,9 +46,9 @@ def test_watch_process_queues_an_investigation_and_stops_on_sigterm(
         def investigations() -> list[dict]:
             alerts = []
             for job in queue.get_jobs():
-                if job.func_name == "workers.jobs.investigate":
+                if job.func_name == "workers.runner.jobs.investigate":
                     alerts.append(job.args[0])
-                elif job.func_name == "workers.jobs.fan_out":  # both pods listed at once: one batch
+                elif job.func_name == "workers.runner.jobs.fan_out":  # both pods listed at once: one batch
                     alerts.extend(item["args"][0] for item in job.args[0])
             return alerts
 

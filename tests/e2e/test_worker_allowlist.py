@@ -26,10 +26,11 @@ from receiver.app import create_app
 from rules.registry import RuleRegistry
 from tests.integration.core.conftest import token_book
 from tests.integration.core.test_approvals_api import park
-from workers import counters, jobs
-from workers.context import Context
+from workers.runner import jobs
+from workers.runner.worker import CALLBACKS, JOB_FUNCTIONS
 from workers.settings import Settings
-from workers.worker import CALLBACKS, JOB_FUNCTIONS
+from workers.spine import counters
+from workers.spine.context import Context
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
@@ -122,12 +123,12 @@ def test_foreign_jobs_are_refused_before_anything_of_them_runs(world, redis_conn
     foreign = {
         "function": queue.enqueue("subprocess.getoutput", f"id > {tmp / 'shell'}"),
         "import": queue.enqueue("planted.run"),
-        "pickled argument": queue.enqueue("workers.jobs.expire", Gadget(f"id > {tmp / 'unpickled'}")),
-        "callback": queue.enqueue("workers.jobs.expire", on_failure=Callback("planted.run")),
-        "success callback": queue.enqueue("workers.jobs.expire", on_success=Callback("planted.run")),
-        "callback as job": queue.enqueue("workers.jobs.execute_failed", "x", None, None, None, None),
+        "pickled argument": queue.enqueue("workers.runner.jobs.expire", Gadget(f"id > {tmp / 'unpickled'}")),
+        "callback": queue.enqueue("workers.runner.jobs.expire", on_failure=Callback("planted.run")),
+        "success callback": queue.enqueue("workers.runner.jobs.expire", on_success=Callback("planted.run")),
+        "callback as job": queue.enqueue("workers.runner.jobs.execute_failed", "x", None, None, None, None),
         "webhook": queue.enqueue(
-            "workers.jobs.expire", webhooks=[Webhook("http://127.0.0.1:9/planted", "finished")]
+            "workers.runner.jobs.expire", webhooks=[Webhook("http://127.0.0.1:9/planted", "finished")]
         ),
     }
     park(world["context"], expires_in=-1)
@@ -146,7 +147,10 @@ def test_foreign_jobs_are_refused_before_anything_of_them_runs(world, redis_conn
     assert "subprocess getoutput" in reasons["pickled argument"].replace(".", " ")
     assert "on_failure callback 'planted.run'" in reasons["callback"]
     assert "on_success callback 'planted.run'" in reasons["success callback"]
-    assert "'workers.jobs.execute_failed' is not one of the responder's jobs" in reasons["callback as job"]
+    assert (
+        "'workers.runner.jobs.execute_failed' is not one of the responder's jobs"
+        in reasons["callback as job"]
+    )
     assert "webhooks" in reasons["webhook"]
     failed = set(FailedJobRegistry("alerts", connection=redis_conn).get_job_ids())
     assert {job.id for job in foreign.values()} <= failed
@@ -189,5 +193,9 @@ def test_every_job_the_code_enqueues_is_allowlisted() -> None:
         named |= set(re.findall(r"[\"'](workers\.jobs\.\w+)[\"']", path.read_text()))
     assert named, "no job names found: the scan is broken"
     assert named <= JOB_FUNCTIONS | CALLBACKS, sorted(named - JOB_FUNCTIONS - CALLBACKS)
-    assert {f"workers.jobs.{name}" for name in vars(jobs)} >= CALLBACKS
-    assert {"workers.jobs.investigate", "workers.jobs.execute", "workers.jobs.expire"} <= JOB_FUNCTIONS
+    assert {f"workers.runner.jobs.{name}" for name in vars(jobs)} >= CALLBACKS
+    assert {
+        "workers.runner.jobs.investigate",
+        "workers.runner.jobs.execute",
+        "workers.runner.jobs.expire",
+    } <= JOB_FUNCTIONS

@@ -20,10 +20,10 @@ from rq.job import Job
 from rules.registry import RuleRegistry
 from tests.support.pipeline import crash_alert, fast_rules, wait_for_series
 from tests.support.servers import free_port, start_prometheus, wait_for_port
-from workers.context import Context
-from workers.intake import ingest
-from workers.kube import Kube
+from workers.integrations.kubernetes.client import Kube
 from workers.settings import Settings
+from workers.spine.context import Context
+from workers.spine.intake import ingest
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIO = ROOT / "sandbox" / "scenarios" / "demo-crashloop"
@@ -185,7 +185,7 @@ def test_killed_worker_mid_investigation_yields_exactly_one_proposal(world) -> N
 def test_killed_worker_mid_execution_ends_unknown_and_is_not_retried(world) -> None:
     context, kube = world["context"], world["kube"]
     from tests.support.pipeline import Pipeline
-    from workers.decisions import approve
+    from workers.spine.decisions import approve
 
     ingest(context, [crash_alert(checkout_pod(kube))])
     Pipeline(cluster=None, prometheus=None, context=context, app=None).work(

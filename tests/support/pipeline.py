@@ -19,10 +19,10 @@ from receiver.payload import alertmanager_payload
 from rules.registry import RuleRegistry
 from sandbox.localprom import BinaryServer, free_port, start_prometheus, wait_for_series
 from sandbox.server import SandboxCluster
-from workers import queues
-from workers.context import Context, install
-from workers.kube import Kube
+from workers.integrations.kubernetes.client import Kube
 from workers.settings import DEFAULT_RULES_DIR, Settings
+from workers.spine import queues
+from workers.spine.context import Context, install
 
 TOKENS = {
     "approver": "approver-secret-token-1",

@@ -2,7 +2,7 @@
 
 This is pure file reading, with no sandbox server, no Prometheus and no redaction: it lets unit tests
 check that the classifier and the proposals reach each scenario's ``expect`` from the same objects
-the sandbox serves. The shape follows what ``workers.evidence`` gathers (events without
+the sandbox serves. The shape follows what ``workers.spine.evidence`` gathers (events without
 ``firstTimestamp``, revisions with image lists and env variable names), so that a scenario passing
 here sees the same facts through the real pipeline, which is tested elsewhere against the server.
 """
@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from workers.diagnosis.quantities import parse_bytes
+from workers.integrations.kubernetes.quantities import parse_bytes
 
 SCENARIOS_DIR = Path(__file__).resolve().parents[2] / "sandbox" / "scenarios"
 USAGE_MEMORY = "sandbox.aiops.dev/usage-memory"

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from workers import embedded
 from workers.errors import SettingsError
+from workers.integrations.redis import embedded
 from workers.settings import RedisSettings, default_embedded_dir, load_settings
 
 

@@ -12,7 +12,6 @@ import json
 import pytest
 
 from tests.support.secret_shapes import CLEAN, SHAPES, Shape
-from workers.intake import stored_alert
 from workers.redaction import (
     REDACTED,
     TRUNCATED,
@@ -22,6 +21,7 @@ from workers.redaction import (
     redact,
     redact_value,
 )
+from workers.spine.intake import stored_alert
 
 LIMIT = 4096
 IDS = [shape.id for shape in SHAPES]

@@ -12,8 +12,8 @@ from tests.standins import K8SGPT, K8SGPT_STANDIN_ENV, KUBECTL_AI, KUBECTL_AI_ST
 from tests.standins.holmesgpt_server import HolmesStandin
 from tests.standins.incident import sample_incident
 from tests.standins.kagent_a2a import KagentStandin, MalformedA2AServer
-from workers.advisers.base import AdviceRequest
-from workers.advisers.prompt import build_request
+from workers.integrations.advisers.base import AdviceRequest
+from workers.integrations.advisers.prompt import build_request
 from workers.settings import K8SGPT_ENV, KUBECTL_AI_ENV, Settings
 
 

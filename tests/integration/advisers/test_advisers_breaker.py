@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import redis
 
-from workers.advisers.breaker import Breaker
+from workers.integrations.advisers.breaker import Breaker
 from workers.settings import AdviserSettings
 
 

@@ -15,10 +15,10 @@ from tests.standins.holmesgpt_server import HolmesStandin
 from tests.standins.incident import PLANTED
 from tests.standins.kagent_a2a import KagentStandin
 from tests.support.servers import free_port
-from workers.advisers import consult, read_full_text, record_entries, suggested_actions
-from workers.advisers.base import AdviceRequest, AdviceResult, AdviceStatus
-from workers.advisers.builtin import BuiltinAdviser
 from workers.errors import StoreUnavailable
+from workers.integrations.advisers import consult, read_full_text, record_entries, suggested_actions
+from workers.integrations.advisers.base import AdviceRequest, AdviceResult, AdviceStatus
+from workers.integrations.advisers.builtin import BuiltinAdviser
 from workers.settings import Settings
 
 

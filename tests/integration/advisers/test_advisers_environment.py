@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from workers.advisers.k8sgpt import K8sgptAdviser
-from workers.advisers.kubectl_ai import KubectlAiAdviser
+from workers.integrations.advisers.k8sgpt import K8sgptAdviser
+from workers.integrations.advisers.kubectl_ai import KubectlAiAdviser
 from workers.settings import Settings
 
 # What a worker pod's environment holds that no adviser may see.

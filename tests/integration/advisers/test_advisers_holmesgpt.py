@@ -8,8 +8,8 @@ from collections.abc import Callable
 from tests.standins.holmesgpt_server import HolmesStandin
 from tests.standins.incident import PLANTED
 from tests.support.servers import free_port
-from workers.advisers.base import AdviceStatus
-from workers.advisers.holmesgpt import HolmesAdviser
+from workers.integrations.advisers.base import AdviceStatus
+from workers.integrations.advisers.holmesgpt import HolmesAdviser
 from workers.settings import Settings
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from tests.standins.processes import survivors
-from workers.advisers.base import AdviceStatus
-from workers.advisers.k8sgpt import K8sgptAdviser
+from workers.integrations.advisers.base import AdviceStatus
+from workers.integrations.advisers.k8sgpt import K8sgptAdviser
 from workers.settings import Settings
 
 

@@ -11,8 +11,8 @@ import pytest
 from tests.standins.incident import PLANTED
 from tests.standins.kagent_a2a import MALFORMED, KagentStandin, MalformedA2AServer
 from tests.support.servers import free_port
-from workers.advisers.base import AdviceStatus
-from workers.advisers.kagent import KagentAdviser
+from workers.integrations.advisers.base import AdviceStatus
+from workers.integrations.advisers.kagent import KagentAdviser
 from workers.settings import Settings
 
 

@@ -12,8 +12,8 @@ import pytest
 from tests.standins import KUBECTL_AI
 from tests.standins.incident import PLANTED
 from tests.standins.processes import survivors
-from workers.advisers.base import AdviceRequest, AdviceStatus
-from workers.advisers.kubectl_ai import KubectlAiAdviser
+from workers.integrations.advisers.base import AdviceRequest, AdviceStatus
+from workers.integrations.advisers.kubectl_ai import KubectlAiAdviser
 from workers.settings import Settings
 
 
@@ -102,7 +102,7 @@ def test_a_permission_request_is_a_mutating_recommendation(
 
 
 def test_the_mode_can_be_picked_by_the_question_text(make_settings, incident, monkeypatch) -> None:
-    from workers.advisers.prompt import build_request
+    from workers.integrations.advisers.prompt import build_request
 
     monkeypatch.delenv("KUBECTL_AI_STANDIN_MODE", raising=False)
     incident["alert"]["annotations"]["description"] = "standin:max-iterations"

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.standins.processes import wait_gone
-from workers.advisers.process import CommandNotFound, run_command
+from workers.integrations.advisers.process import CommandNotFound, run_command
 
 ENV = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
 

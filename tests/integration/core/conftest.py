@@ -12,8 +12,8 @@ from receiver.auth import TokenBook
 from receiver.payload import alertmanager_payload
 from rules.registry import RuleRegistry
 from tests.support.pipeline import crash_alert
-from workers.context import Context
 from workers.settings import DEFAULT_RULES_DIR, Settings
+from workers.spine.context import Context
 
 TOKENS = {
     "approver": "approver-secret-token-1",

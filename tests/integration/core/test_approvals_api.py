@@ -10,7 +10,7 @@ from rq import Queue
 
 from receiver.app import create_app
 from tests.integration.core.conftest import auth, token_book
-from workers.proposals import Proposal, expiry_after, iso
+from workers.spine.proposals import Proposal, expiry_after, iso
 
 
 def park(context, pid="p-0001", expires_in=3600, fingerprint="fp-1") -> Proposal:
@@ -63,7 +63,7 @@ def test_approve_records_identity_and_queues_execution(client, context) -> None:
     body = response.get_json()
     assert body["status"] == "approved" and body["decided_by"] == "approver-user" and body["comment"] == "go"
     jobs = Queue("actions", connection=context.redis).get_jobs()
-    assert [(job.func_name, job.args) for job in jobs] == [("workers.jobs.execute", ("p-0001",))]
+    assert [(job.func_name, job.args) for job in jobs] == [("workers.runner.jobs.execute", ("p-0001",))]
     record = client.get("/api/v1/records/r-0001", headers=auth("viewer")).get_json()
     approval = [e for e in record["entries"] if e["kind"] == "approval"]
     assert approval and approval[0]["data"]["by"] == "approver-user"
@@ -140,7 +140,7 @@ def test_record_formats(client, context) -> None:
 
 
 def test_expire_job_moves_stale_proposals(context) -> None:
-    from workers.execution import expire_pending
+    from workers.spine.lifecycle import expire_pending
 
     park(context, pid="p-old", expires_in=-1)
     park(context, pid="p-new", fingerprint="fp-2")
@@ -151,7 +151,7 @@ def test_expire_job_moves_stale_proposals(context) -> None:
 
 
 def test_resolved_alert_supersedes_pending(context) -> None:
-    from workers.execution import supersede_for_alert
+    from workers.spine.lifecycle import supersede_for_alert
 
     park(context)
     assert supersede_for_alert(context, {"fingerprint": "fp-1", "endsAt": iso(datetime.now(UTC))}) == [

@@ -1,6 +1,6 @@
-"""The shared embedded Redis (workers.embedded) with real user processes: one server per state directory,
-shared by racing starters, kept across restarts (AOF), stopped when the last user leaves however it leaves,
-and never duplicated by leftovers."""
+"""The shared embedded Redis (workers.integrations.redis.embedded) with real user processes: one server
+per state directory, shared by racing starters, kept across restarts (AOF), stopped when the last user
+leaves however it leaves, and never duplicated by leftovers."""
 
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ import pytest
 import redis
 
 from tests.support.leaks import stop_pid
-from workers import embedded
 from workers.errors import SettingsError
+from workers.integrations.redis import embedded
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[3]
 USER = """
 import json, os, signal, sys, time
 from pathlib import Path
-from workers import embedded
+from workers.integrations.redis import embedded
 lease = embedded.acquire(Path(sys.argv[1]))
 child = 0
 if len(sys.argv) > 2:
@@ -249,7 +249,7 @@ def test_a_directory_that_cannot_serve_names_redis_url(tmp_path: Path) -> None:
 
 
 def test_connect_redis_without_url_uses_the_shared_server(tmp_path: Path) -> None:
-    from workers.connections import connect_redis, redis_url_of
+    from workers.integrations.redis.connection import connect_redis, redis_url_of
     from workers.settings import RedisSettings
 
     state = tmp_path / "redis"

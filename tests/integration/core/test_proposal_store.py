@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from workers.errors import Conflict, NotFound
-from workers.proposals import Proposal, ProposalStore, expiry_after, iso, proposal_id
+from workers.spine.proposals import Proposal, ProposalStore, expiry_after, iso, proposal_id
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
@@ -138,7 +138,7 @@ class Clock:
 def test_status_indexes_drop_proposals_that_redis_expired(redis_conn) -> None:
     """Issue 9: ids of proposals dropped by their TTL stayed in the non-pending status sets and inflated
     the counts /metrics reports (``count_by_status``)."""
-    from workers.proposals import PREFIX
+    from workers.spine.proposals import PREFIX
 
     clock = Clock(datetime.now(UTC))
     store = ProposalStore(redis_conn, clock, retention_s=1)
@@ -160,7 +160,7 @@ def test_status_indexes_drop_proposals_that_redis_expired(redis_conn) -> None:
 
 
 def test_a_status_change_restarts_the_retention(store: ProposalStore, redis_conn) -> None:
-    from workers.proposals import PREFIX
+    from workers.spine.proposals import PREFIX
 
     pid = store.create(make())[0].id
     redis_conn.expire(PREFIX + pid, 10)

@@ -12,9 +12,9 @@ from receiver.app import SECURITY_HEADERS, create_app
 from rules.registry import RuleRegistry
 from tests.integration.core.conftest import alert, auth, token_book, webhook
 from tests.integration.core.test_approvals_api import park
-from workers import counters
-from workers.context import Context
 from workers.settings import DEFAULT_RULES_DIR, Settings
+from workers.spine import counters
+from workers.spine.context import Context
 
 
 def stored_keys(redis_conn) -> set[bytes]:
@@ -137,9 +137,9 @@ def test_metrics_show_redis_memory_and_records(client, context, redis_conn) -> N
 
 
 def test_alerts_about_the_own_namespace_are_never_acted_on(redis_server, redis_conn) -> None:
-    from workers import jobs
-    from workers.context import install
-    from workers.investigation import investigation_id
+    from workers.runner import jobs
+    from workers.spine.context import install
+    from workers.spine.investigation import investigation_id
 
     settings = Settings.model_validate({"redis": {"url": redis_server.url}, "namespaces": {"own": "aiops"}})
     context = Context(settings=settings, redis=redis_conn, rules=RuleRegistry(DEFAULT_RULES_DIR))

@@ -9,8 +9,8 @@ import pytest
 
 from receiver.app import create_app
 from tests.integration.core.conftest import auth, token_book
-from workers.context import Context
-from workers.records import INDEX, STATUS_INDEX, RecordStatus, RecordStore, parse_since
+from workers.spine.context import Context
+from workers.spine.records import INDEX, STATUS_INDEX, RecordStatus, RecordStore, parse_since
 
 
 class Clock:

@@ -12,8 +12,8 @@ from receiver.app import create_app
 from rules.registry import RuleRegistry
 from tests.integration.core.conftest import alert, auth, token_book, webhook
 from tests.support.servers import RedisServer
-from workers.context import Context
 from workers.settings import DEFAULT_RULES_DIR, Settings
+from workers.spine.context import Context
 
 
 def test_webhook_answers_503_while_redis_is_down_and_loses_nothing(tmp_path) -> None:

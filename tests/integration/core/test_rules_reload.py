@@ -9,8 +9,8 @@ import shutil
 from receiver.app import create_app
 from rules.registry import RuleRegistry
 from tests.integration.core.conftest import alert, auth, token_book, webhook
-from workers.context import Context
 from workers.settings import DEFAULT_RULES_DIR
+from workers.spine.context import Context
 
 
 def test_invalid_rules_on_reload_keep_the_last_good_set(settings, redis_conn, tmp_path, caplog) -> None:

@@ -16,8 +16,8 @@ from tests.integration.core.conftest import TOKENS, alert, auth, token_book, web
 from tests.integration.core.test_alertmanager import Recorder, wait_until
 from tests.support.served import ServedApp
 from tests.support.servers import start_alertmanager
-from workers.context import Context
 from workers.settings import Settings
+from workers.spine.context import Context
 
 CSP = "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'"
 

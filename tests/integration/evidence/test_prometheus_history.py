@@ -16,10 +16,10 @@ from rules.model import Rule
 from rules.render import render_rule
 from sandbox.localprom import BinaryServer, start_prometheus, wait_for_series
 from sandbox.server import SandboxCluster
-from workers.connections import prometheus_client
-from workers.evidence.gather import empty_evidence, shown_metrics
-from workers.evidence.prometheus import gather_prometheus, run_query, sample_values
+from workers.integrations.prometheus.queries import gather_prometheus, run_query, sample_values
+from workers.integrations.redis.connection import prometheus_client
 from workers.settings import PrometheusSettings
+from workers.spine.evidence import empty_evidence, shown_metrics
 
 ROOT = Path(__file__).resolve().parents[3]
 DEMO = ROOT / "sandbox" / "scenarios" / "demo-crashloop"

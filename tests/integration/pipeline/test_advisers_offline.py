@@ -42,8 +42,8 @@ def test_unreachable_advisers_do_not_hold_up_the_proposal(pipeline, tmp_path) ->
     pipeline.post_alerts(crash_alert(pod))
     from rq import SimpleWorker
 
-    from workers import queues
-    from workers.context import install
+    from workers.spine import queues
+    from workers.spine.context import install
 
     install(pipeline.context)
     started = time.monotonic()

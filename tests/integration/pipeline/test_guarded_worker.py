@@ -1,6 +1,6 @@
-"""The whole US1 loop on the guarded worker (workers.worker.build_worker, as `aiops worker` runs it): every
-job the product enqueues (investigation, adviser follow-up, execution, scheduled validation) passes its
-allowlist and its plain-data unpickler, so refusing foreign jobs refuses none of ours."""
+"""The whole US1 loop on the guarded worker (workers.runner.worker.build_worker, as `aiops worker` runs
+it): every job the product enqueues (investigation, adviser follow-up, execution, scheduled validation)
+passes its allowlist and its plain-data unpickler, so refusing foreign jobs refuses none of ours."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import time
 import yaml
 
 from tests.support.pipeline import auth, crash_alert
-from workers import counters, queues
-from workers.context import install
+from workers.runner.worker import build_worker
 from workers.settings import AdviserSettings
-from workers.worker import build_worker
+from workers.spine import counters, queues
+from workers.spine.context import install
 
 
 def work(pipeline, until, timeout: float = 60.0):

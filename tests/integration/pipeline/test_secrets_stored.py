@@ -26,9 +26,9 @@ from sandbox.localprom import wait_for_series
 from tests.standins import KUBECTL_AI, KUBECTL_AI_STANDIN_ENV
 from tests.support.pipeline import Pipeline, auth, build_pipeline, crash_alert, fast_rules, stop_pipeline
 from tests.support.secret_shapes import CLEAN, SHAPES
-from workers.execution import park_revert
 from workers.redaction import REDACTED
 from workers.settings import KUBECTL_AI_ENV, AdviserSettings
+from workers.spine.lifecycle import park_revert
 
 SCENARIOS = Path(__file__).resolve().parents[3] / "sandbox" / "scenarios"
 FINAL = {"validated", "regressed", "failed", "unknown"}

@@ -16,8 +16,8 @@ import yaml
 from rq import Queue
 
 from tests.support.pipeline import Pipeline, build_pipeline, fast_rules, stop_pipeline
-from workers import queues
-from workers.watch import PodWatcher
+from workers.sources.watch import PodWatcher
+from workers.spine import queues
 
 SCENARIOS = Path(__file__).resolve().parents[3] / "sandbox" / "scenarios"
 CRASHING = ("checkout-7d9f8b6c5-q8wzt", "checkout-7d9f8b6c5-x2k4p")
@@ -79,13 +79,13 @@ class Watching:
         queue = Queue(queues.ALERTS, connection=self.redis)
         found: list[tuple[str, dict[str, Any]]] = []
         for job in queue.get_jobs():
-            if job.func_name == "workers.jobs.investigate":
+            if job.func_name == "workers.runner.jobs.investigate":
                 found.append((job.args[1], job.args[0]))
-            elif job.func_name == "workers.jobs.fan_out":  # several alerts in one intake call
+            elif job.func_name == "workers.runner.jobs.fan_out":  # several alerts in one intake call
                 found.extend(
                     (item["args"][1], item["args"][0])
                     for item in job.args[0]
-                    if item["func"] == "workers.jobs.investigate"
+                    if item["func"] == "workers.runner.jobs.investigate"
                 )
         return found
 

@@ -24,11 +24,11 @@ from tests.integration.watch.conftest import (
     with_extra_pods,
 )
 from tests.support.pipeline import crash_alert
-from workers import counters
 from workers.errors import SettingsError
-from workers.intake import incident_key
-from workers.watch import PodWatcher
-from workers.watch_state import fingerprint
+from workers.sources.watch import PodWatcher
+from workers.sources.watch_state import fingerprint
+from workers.spine import counters
+from workers.spine.intake import incident_key
 
 NOT_FROM_WATCH = {
     # Waits in ContainerCreating, a reason that is only a failure once it lasts: the alert comes from

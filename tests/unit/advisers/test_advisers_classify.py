@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rules.allowlist import ACTIONS
-from workers.advisers.classify import (
+from workers.integrations.advisers.classify import (
     classify_command,
     extract_commands,
     map_to_action,

@@ -6,7 +6,7 @@ import json
 
 from rules.allowlist import ADVISERS
 from tests.standins.incident import sample_incident
-from workers.advisers.base import (
+from workers.integrations.advisers.base import (
     AdviceResult,
     AdviceStatus,
     Recommendation,
@@ -14,9 +14,9 @@ from workers.advisers.base import (
     summarize_text,
     truncate,
 )
-from workers.advisers.builtin import BuiltinAdviser
-from workers.advisers.prompt import build_request
-from workers.advisers.registry import SECTIONS, build_advisers, disabled_reason, is_enabled
+from workers.integrations.advisers.builtin import BuiltinAdviser
+from workers.integrations.advisers.prompt import build_request
+from workers.integrations.advisers.registry import SECTIONS, build_advisers, disabled_reason, is_enabled
 from workers.settings import Settings
 
 

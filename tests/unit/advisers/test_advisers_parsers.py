@@ -9,10 +9,10 @@ from a2a.helpers import new_data_part, new_message, new_text_part
 from a2a.types.a2a_pb2 import Artifact, Task, TaskState, TaskStatus
 
 from tests.standins.incident import sample_incident
-from workers.advisers import holmesgpt, k8sgpt, kagent, kubectl_ai
-from workers.advisers.base import AdviceStatus
-from workers.advisers.process import CommandResult
-from workers.advisers.prompt import build_request
+from workers.integrations.advisers import holmesgpt, k8sgpt, kagent, kubectl_ai
+from workers.integrations.advisers.base import AdviceStatus
+from workers.integrations.advisers.process import CommandResult
+from workers.integrations.advisers.prompt import build_request
 from workers.settings import K8sgptSettings, KagentSettings, KubectlAiSettings
 
 

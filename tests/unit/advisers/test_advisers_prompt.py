@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 from tests.standins.incident import PLANTED, sample_incident
-from workers.advisers.prompt import TRUNCATION_NOTE, build_request, cap_text
+from workers.integrations.advisers.prompt import TRUNCATION_NOTE, build_request, cap_text
 
 
 def _request(max_bytes: int = 16 * 1024, **changes):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from workers.advisers.redaction import REDACTED, is_secret_name, redact, redact_value
+from workers.integrations.advisers.redaction import REDACTED, is_secret_name, redact, redact_value
 
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1c2VyIn0.dGhpcy1pcy1hLXNpZ25hdHVyZQ"
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from rules.allowlist import ACTIONS, PLAYBOOKS
-from workers.actions.catalog import ACTIONS as IMPLEMENTED
-from workers.playbooks import get_playbook
+from workers.spine.registry import get_playbook
+from workers.workflows.pod_failure.actions import ACTIONS as IMPLEMENTED
 
 
 def test_every_allowlisted_action_is_implemented_and_nothing_more() -> None:

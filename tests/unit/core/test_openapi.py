@@ -23,8 +23,8 @@ def test_committed_document_matches_the_served_one() -> None:
 def test_every_api_route_is_documented() -> None:
     from receiver.app import create_app
     from receiver.auth import TokenBook
-    from workers.context import Context
     from workers.settings import Settings
+    from workers.spine.context import Context
 
     class _Rules:
         error = None

@@ -7,7 +7,7 @@ import copy
 import re
 from typing import Any
 
-from workers.records import render_markdown
+from workers.spine.records import render_markdown
 
 ANSWER = "Raise the limit:\n```\n# Heading\nkubectl set resources deploy/web --limits=memory=1Gi\n````\nDone."
 

@@ -9,8 +9,8 @@ import pytest
 
 from workers.errors import SettingsError
 from workers.settings import NamespaceSettings, WatchSettings
-from workers.watch import watch_scopes
-from workers.watch_state import PodTracker, rfc3339
+from workers.sources.watch import watch_scopes
+from workers.sources.watch_state import PodTracker, rfc3339
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 

@@ -19,8 +19,8 @@ from tests.support.scenario_evidence import (
     load_scenario,
     scenario_dirs,
 )
-from workers.actions.catalog import ACTIONS
-from workers.playbooks.pod_failure import PodFailurePlaybook
+from workers.workflows.pod_failure.actions import ACTIONS
+from workers.workflows.pod_failure.playbook import PodFailurePlaybook
 
 
 class FileKube:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from tests.unit.diagnosis.builders import LIVENESS_REFUSED, TRACEBACK, container, event, evidence
-from workers.diagnosis.classifier import classify
-from workers.diagnosis.model import Citation
+from workers.workflows.pod_failure.classifier import classify
+from workers.workflows.pod_failure.model import Citation
 
 
 def test_oom_cites_the_termination_the_peak_and_the_resources() -> None:

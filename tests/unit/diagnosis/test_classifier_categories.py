@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from tests.unit.diagnosis.builders import LIVENESS_REFUSED, TRACEBACK, container, event, evidence
-from workers.diagnosis.classifier import classify
-from workers.diagnosis.signals import CATEGORY_TITLES, SIGNALS
+from workers.workflows.pod_failure.classifier import classify
+from workers.workflows.pod_failure.signals import CATEGORY_TITLES, SIGNALS
 
 CASES: list[Any] = [
     # --- oom_killed ---

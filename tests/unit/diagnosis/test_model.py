@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from workers.diagnosis.model import Citation, Diagnosis, ProposedAction
+from workers.workflows.pod_failure.model import Citation, Diagnosis, ProposedAction
 
 
 def test_diagnosis_round_trips_through_json() -> None:

@@ -8,10 +8,10 @@ import pytest
 
 from rules.allowlist import ACTIONS
 from tests.unit.diagnosis.builders import container, event, evidence, owner
-from workers.diagnosis.classifier import classify
-from workers.diagnosis.model import Diagnosis, ProposedAction
-from workers.diagnosis.proposals import propose
-from workers.diagnosis.quantities import MI
+from workers.integrations.kubernetes.quantities import MI
+from workers.workflows.pod_failure.classifier import classify
+from workers.workflows.pod_failure.model import Diagnosis, ProposedAction
+from workers.workflows.pod_failure.remedies import propose
 
 ALL = list(ACTIONS)
 NODE_DOWN = {"name": "node-2", "ready": False, "conditions": [{"type": "Ready", "status": "False"}]}

@@ -6,7 +6,7 @@ from fractions import Fraction
 
 import pytest
 
-from workers.diagnosis.quantities import (
+from workers.integrations.kubernetes.quantities import (
     GI,
     MI,
     QuantityError,

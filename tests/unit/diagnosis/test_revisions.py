@@ -7,8 +7,13 @@ from typing import Any
 import pytest
 
 from tests.unit.diagnosis.builders import container, event, evidence, owner
-from workers.diagnosis.classifier import classify
-from workers.diagnosis.revisions import check_revision, first_failure, parse_time, template_changes
+from workers.workflows.pod_failure.classifier import classify
+from workers.workflows.pod_failure.revisions import (
+    check_revision,
+    first_failure,
+    parse_time,
+    template_changes,
+)
 
 PANIC = {"app": "panic: runtime error: invalid memory address or nil pointer dereference\n"}
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from workers.diagnosis.runbooks import RUNBOOKS, STEPS, runbook_for, steps_for
-from workers.diagnosis.signals import CATEGORY_TITLES
+from workers.workflows.pod_failure.runbooks import RUNBOOKS, STEPS, runbook_for, steps_for
+from workers.workflows.pod_failure.signals import CATEGORY_TITLES
 
 ROOT = Path(__file__).resolve().parents[3]
 

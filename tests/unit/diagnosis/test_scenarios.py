@@ -24,8 +24,8 @@ from tests.support.scenario_evidence import (
     scenario_dirs,
     target_pod,
 )
-from workers.diagnosis.signals import CATEGORY_TITLES
-from workers.playbooks.pod_failure import PodFailurePlaybook
+from workers.workflows.pod_failure.playbook import PodFailurePlaybook
+from workers.workflows.pod_failure.signals import CATEGORY_TITLES
 
 SCENARIOS = scenario_dirs()
 KUBERNETES_VERSION = "1.30"

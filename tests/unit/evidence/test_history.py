@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 import pytest
 
 from tests.unit.diagnosis.builders import container, evidence
-from workers.diagnosis.classifier import classify
-from workers.evidence import history
-from workers.evidence.gather import query_entry, shown_metrics
-from workers.evidence.history import Need, RangeSelector
+from workers.integrations.prometheus import history
+from workers.integrations.prometheus.history import Need, RangeSelector
+from workers.spine.evidence import query_entry, shown_metrics
+from workers.workflows.pod_failure.classifier import classify
 
 RESTARTS = 'kube_pod_container_status_restarts_total{namespace="shop", pod="web-1", container="app"}'
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC).timestamp()

@@ -1,1 +1,0 @@
-"""Allowlisted actions: plans decided before approval, executed with guards, dry run and snapshot."""

@@ -1,1 +1,0 @@
-"""Evidence gathering: Kubernetes objects and Prometheus queries, as one JSON-serialisable dict."""

@@ -1,0 +1,1 @@
+"""The outside world: Redis, Kubernetes, Prometheus, AI advisers and notification sinks."""

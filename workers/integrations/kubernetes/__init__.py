@@ -1,0 +1,1 @@
+"""Kubernetes: the API facade, evidence read from objects, and resource quantities."""

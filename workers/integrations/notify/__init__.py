@@ -1,0 +1,1 @@
+"""Notification sinks: where proposals and outcomes are announced."""

@@ -1,0 +1,73 @@
+"""Notifications: tell people a proposal waits for them (or what became of it).
+
+Sinks are a JSON log line and an HTTP webhook (Slack-compatible ``text`` plus the structured fields).
+A failing sink is recorded, never raised: notification must not block the approval queue.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import httpx
+
+from workers.settings import NotifySettings
+from workers.spine.proposals import Proposal
+
+log = logging.getLogger("aiops.notify")
+
+
+def ui_link(public_url: str | None, path: str) -> str:
+    """``path`` under the configured public URL; the bare path (relative) when none is configured."""
+    return f"{public_url.rstrip('/')}{path}" if public_url else path
+
+
+def message(proposal: Proposal, event: str, public_url: str | None) -> dict[str, Any]:
+    link = ui_link(public_url, f"/ui/approvals/{proposal.id}")
+    # Without a public URL nobody can know the receiver's address from here: say so instead of guessing.
+    where = link if public_url else f"{link} on the receiver (notify.public_url is not set)"
+    target = proposal.target
+    summary = (proposal.diagnosis or {}).get("summary") or ""
+    action = (proposal.action or {}).get("type", "none")
+    text = (
+        f"[aiops] {event}: {target.get('kind')} {target.get('namespace')}/{target.get('name')} — {summary} "
+        f"Proposed: {action} (risk {proposal.risk}). {where}"
+    )
+    return {
+        "event": event,
+        "text": text,
+        "proposal_id": proposal.id,
+        "status": proposal.status,
+        "link": link,
+        "link_is_relative": not public_url,
+        "record_link": ui_link(public_url, f"/ui/records/{proposal.record_id}"),
+        "target": target,
+        "action": action,
+        "risk": proposal.risk,
+        "record_id": proposal.record_id,
+    }
+
+
+def notify(settings: NotifySettings, proposal: Proposal, event: str) -> list[dict[str, Any]]:
+    """Send to every sink; returns one outcome per sink for the audit record."""
+    body = message(proposal, event, settings.public_url)
+    outcomes = []
+    for sink in settings.sinks:
+        if sink.type == "log":
+            log.info(json.dumps(body))
+            outcomes.append({"sink": "log", "ok": True})
+            continue
+        try:
+            response = httpx.post(str(sink.url), json=body, timeout=sink.timeout_s)
+            outcomes.append(
+                {
+                    "sink": "webhook",
+                    "url": sink.url,
+                    "ok": response.is_success,
+                    "status": response.status_code,
+                }
+            )
+        except httpx.HTTPError as exc:
+            outcomes.append({"sink": "webhook", "url": sink.url, "ok": False, "error": str(exc)})
+    return outcomes

@@ -1,0 +1,1 @@
+"""Prometheus: the client, evidence queries, and whether a range query has enough history."""

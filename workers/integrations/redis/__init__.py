@@ -1,0 +1,1 @@
+"""Redis: the connection (or the shared embedded server) every store and queue uses."""

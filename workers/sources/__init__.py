@@ -1,0 +1,1 @@
+"""Alert sources besides Alertmanager: the Kubernetes pod watch."""

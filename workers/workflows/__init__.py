@@ -1,0 +1,1 @@
+"""One package per workflow, each implementing ``workers.spine.workflow.Workflow``."""
