@@ -13,7 +13,7 @@ import yaml
 from tests.helm.conftest import NAMESPACE, RELEASE, Rendered, render
 
 READ_VERBS = {"get", "list", "watch"}
-# (apiGroup, resource) -> the write verbs the actions of workers/workflows/pod_failure/actions.py need, and nothing else:
+# (apiGroup, resource) -> the write verbs the US1 actions (workflows/pod_failure/actions.py) need, no more:
 # restart-pod deletes a pod; rollback-deployment, raise-memory-limit and adjust-probe patch a Deployment.
 WRITES = {
     ("", "pods"): {"delete"},

@@ -71,7 +71,7 @@ ones only ever into ClusterRoles.
 
 {{/*
 Writes, only with remediation.enabled, and each only after a recorded approval: exactly what the actions
-of workers/actions/catalog.py call (workers/kube.py), server-side dry runs and reverts included.
+of workers/workflows/pod_failure/actions.py call (workers/integrations/kubernetes/client.py), server-side dry runs and reverts included.
 */}}
 {{- define "aiops.rbac.remediate" -}}
 # restart-pod: delete the pod so that its controller replaces it.
@@ -90,7 +90,7 @@ of workers/actions/catalog.py call (workers/kube.py), server-side dry runs and r
 {{- end }}
 {{- end }}
 
-{{/* The watcher (`aiops watch`, workers/watch.py): it lists and watches pods, and reads nothing else. */}}
+{{/* The watcher (`aiops watch`, workers/sources/watch.py): it lists and watches pods, and reads nothing else. */}}
 {{- define "aiops.rbac.watch" -}}
 - apiGroups: [""]
   resources: ["pods"]
