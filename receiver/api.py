@@ -7,12 +7,12 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from receiver.app import context, require
 from receiver.errors import ConflictError, InvalidPayload, NotFoundError
 from receiver.openapi import openapi_document
+from receiver.request_scope import context, require
+from workers.domain import STATES
 from workers.errors import Conflict, NotFound
-from workers.spine.decisions import approve, reject
-from workers.spine.proposals import STATES, to_json
+from workers.spine.lifecycle import approve, reject
 from workers.spine.records import RecordStatus, parse_since, render_markdown
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -60,7 +60,7 @@ def list_approvals() -> Response:
     if status is not None and status not in STATES:
         raise InvalidPayload(f"status: must be one of {', '.join(STATES)}", field="status")
     items = context().proposals.list(status=status, limit=_limit())
-    return jsonify({"items": [to_json(item) for item in items]})
+    return jsonify({"items": [item.to_json() for item in items]})
 
 
 def _limit() -> int:
@@ -77,7 +77,7 @@ def _limit() -> int:
 def show_approval(proposal_id: str) -> Response:
     require("read")
     try:
-        return jsonify(to_json(context().proposals.get(proposal_id)))
+        return jsonify(context().proposals.get(proposal_id).to_json())
     except NotFound as exc:
         raise NotFoundError(str(exc)) from exc
 
@@ -96,7 +96,7 @@ def _decide(proposal_id: str, decision: str) -> Response:
         raise NotFoundError(str(exc)) from exc
     except Conflict as exc:
         raise ConflictError(str(exc)) from exc
-    return jsonify(to_json(proposal))
+    return jsonify(proposal.to_json())
 
 
 @blueprint.post("/approvals/<proposal_id>/approve")

@@ -6,11 +6,12 @@ import logging
 from typing import Any
 
 import redis
-from flask import Flask, Response, current_app, g, jsonify, request
+from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from receiver.auth import Identity, TokenBook
-from receiver.errors import ApiError, Forbidden, Unauthorized, Unavailable
+from receiver import api, health, metrics, request_scope, ui, webhook
+from receiver.auth import TokenBook
+from receiver.errors import ApiError, Unavailable
 from workers.errors import AiopsError, StoreUnavailable
 from workers.spine.context import Context
 
@@ -21,11 +22,7 @@ def create_app(context: Context, tokens: TokenBook) -> Flask:
     """Build the receiver for ``context``; ``tokens`` decides who may do what."""
     app = Flask("receiver")
     app.config["MAX_CONTENT_LENGTH"] = context.settings.limits.max_body_bytes
-    app.extensions["aiops"] = context
-    app.extensions["aiops.tokens"] = tokens
-
-    from receiver import api, health, metrics, ui, webhook
-
+    request_scope.install(app, context, tokens)
     metrics.install(app, context)
     app.register_blueprint(webhook.blueprint)
     app.register_blueprint(api.blueprint)
@@ -49,22 +46,6 @@ def _security_headers(response: Response) -> Response:
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
     return response
-
-
-def context() -> Context:
-    return current_app.extensions["aiops"]
-
-
-def require(permission: str) -> Identity:
-    """The caller's identity, if its token grants ``permission``; else 401 or 403."""
-    tokens: TokenBook = current_app.extensions["aiops.tokens"]
-    identity = tokens.identify(request.headers.get("Authorization"))
-    if identity is None:
-        raise Unauthorized("a valid token is required (Authorization: Bearer <token>)")
-    if not identity.may(permission):
-        raise Forbidden(f"role {identity.role} may not {permission}")
-    g.identity = identity
-    return identity
 
 
 def _json_error(status: int, code: str, detail: str, **extra: Any) -> Response:

@@ -12,9 +12,9 @@ from typing import Any
 
 from receiver import cli_help
 from receiver.errors import ClientError
+from workers.domain import STATES
 from workers.errors import AiopsError, SettingsError
 from workers.settings import Settings, load_settings
-from workers.spine.proposals import STATES
 from workers.spine.records import RecordStatus
 
 log = logging.getLogger("aiops.cli")
@@ -166,10 +166,9 @@ def cmd_settings(args: argparse.Namespace) -> int:
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
-    from sandbox.server import serve
+    from receiver.sandbox_cli import serve_sandbox
 
-    serve(args.directory, args.port, args.kubeconfig_out)
-    return 0
+    return serve_sandbox(args.directory, args.port, args.kubeconfig_out)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -393,6 +392,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
     except AiopsError as exc:
         print(f"aiops: {exc}", file=sys.stderr)
+        return 1
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").partition(".")[0] != "sandbox":
+            raise
+        # The container image leaves the simulated cluster out: only `aiops demo` and `aiops sandbox` need it.
+        print(
+            f"aiops: `aiops {args.command}` needs the sandbox package, which this installation leaves out "
+            "(the container image does): run it from a checkout or an install of the wheel",
+            file=sys.stderr,
+        )
         return 1
     except KeyboardInterrupt:
         return 130

@@ -40,10 +40,6 @@ class ConflictError(ApiError):
     status, code = 409, "conflict"
 
 
-class PayloadTooLarge(ApiError):
-    status, code = 413, "payload_too_large"
-
-
 class UnsupportedMediaType(ApiError):
     status, code = 415, "unsupported_media_type"
 

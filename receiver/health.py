@@ -5,11 +5,10 @@ from __future__ import annotations
 import re
 
 import redis
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, jsonify
 
 from receiver import truncation
-from receiver.app import context
-from receiver.auth import TokenBook
+from receiver.request_scope import caller, context
 from workers.spine.context import Context
 
 blueprint = Blueprint("health", __name__)
@@ -48,8 +47,7 @@ def readyz() -> tuple[Response, int]:
 def _reload_failure(error: str) -> str:
     """The rule-reload error: in full for a viewer or approver, else only how many problems (file paths,
     rule names and regexes are the rule authors' business, not every prober's)."""
-    tokens: TokenBook = current_app.extensions["aiops.tokens"]
-    identity = tokens.identify(request.headers.get("Authorization"))
+    identity = caller()
     if identity is not None and identity.may("read"):
         return f"last reload failed, previous rule set still active: {error}"
     counted = re.match(r"(\d+) problems? in rules", error)
@@ -64,8 +62,7 @@ def _reload_failure(error: str) -> str:
 
 
 def _may_read() -> bool:
-    tokens: TokenBook = current_app.extensions["aiops.tokens"]
-    identity = tokens.identify(request.headers.get("Authorization"))
+    identity = caller()
     return identity is not None and identity.may("read")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from workers.spine.proposals import STATES
+from workers.domain import STATES
 from workers.spine.records import RecordStatus
 
 ERROR = {"$ref": "#/components/schemas/Error"}

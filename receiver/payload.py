@@ -21,7 +21,6 @@ from pydantic import (
 from receiver.errors import InvalidPayload
 from workers.settings import LimitSettings
 
-ZERO_TIME = "0001-01-01T00:00:00Z"
 # pydantic-core's JSON parser refuses deeper nesting itself (a ValidationError, never a RecursionError).
 MAX_JSON_DEPTH = 200
 _MAX_PATH_PART = 64  # a name quoted in an error message is cut here: the client sent it, it may be huge

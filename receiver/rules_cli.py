@@ -25,8 +25,6 @@ from rules.matcher import RuleSet, mismatches
 from rules.model import schema_text
 from rules.render import render_rule
 
-FORMATS = ("text", "json")
-
 
 def run(args: argparse.Namespace) -> int:
     if args.verb == "schema":

@@ -129,10 +129,9 @@ def warm_up(context: Context) -> None:
     validators (built on a method's first call; a read of a name that does not exist builds them).
     """
     from workers.errors import AiopsError, TemporaryError
-    from workers.spine.registry import get_playbook
     from workers.workflows.pod_failure.signals import warm_patterns
 
-    get_playbook("pod-failure")
+    _ = context.workflows.actions
     warm_patterns()
     _ = context.prometheus
     try:
@@ -165,22 +164,11 @@ def warm_up(context: Context) -> None:
 
 
 def run_cron(settings: Settings, context: Context | None = None) -> None:
-    """The periodic jobs (RQ's cron scheduler): expiry now; weekly reports join here."""
-    from rq.cron import CronScheduler
-
-    from workers.runner import jobs
-    from workers.spine import queues
+    """The periodic jobs (RQ's cron scheduler, ``workers.runner.cron``) until SIGTERM or SIGINT."""
+    from workers.runner.cron import build_scheduler
 
     ctx = context or build_context(settings)
-    scheduler = CronScheduler(connection=ctx.redis, name="aiops-cron")
-    scheduler.register(
-        jobs.expire,
-        queues.ALERTS,
-        interval=settings.schedules.expire_interval_s,
-        job_timeout=300,
-        name="expire-proposals",
-    )
-    scheduler.start()
+    build_scheduler(ctx, settings).start()
 
 
 def run_watch(

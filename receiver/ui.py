@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response
 
-from workers.spine.proposals import STATES
+from workers.domain import STATES
 from workers.spine.records import RecordStatus
 
 blueprint = Blueprint("ui", __name__)

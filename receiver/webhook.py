@@ -7,12 +7,12 @@ import time
 from flask import Blueprint, Response, jsonify, request
 
 from receiver import truncation
-from receiver.app import context, require
 from receiver.errors import UnsupportedMediaType
 from receiver.metrics import webhook_latency
 from receiver.payload import normalise, parse_webhook
+from receiver.request_scope import context, require
+from workers.clock import iso
 from workers.spine.intake import ingest
-from workers.spine.proposals import iso
 
 blueprint = Blueprint("webhook", __name__)
 

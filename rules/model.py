@@ -13,7 +13,7 @@ import json
 import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -36,9 +36,7 @@ from rules.regex import compile_regex, matches_only_empty
 from rules.templating import check_template
 
 __all__ = [
-    "KUBERNETES_CHECKS",
     "SCHEMA_PATH",
-    "TARGET_KINDS",
     "Check",
     "Evidence",
     "Match",
@@ -57,8 +55,6 @@ LABEL_NAME_PATTERN = r"^[a-zA-Z_][a-zA-Z0-9_]*$"
 KEY_PATTERN = r"^[a-z_][a-z0-9_]*$"
 TargetKind = Literal["Pod", "Deployment", "StatefulSet", "DaemonSet"]
 KubernetesCheck = Literal["target_ready", "restarts_stable"]
-TARGET_KINDS: tuple[str, ...] = get_args(TargetKind)
-KUBERNETES_CHECKS: tuple[str, ...] = get_args(KubernetesCheck)
 
 
 def _one_of(allowed: Iterable[str], what: str) -> Callable[[str], str]:

@@ -46,9 +46,11 @@ def test_watch_process_queues_an_investigation_and_stops_on_sigterm(
         def investigations() -> list[dict]:
             alerts = []
             for job in queue.get_jobs():
-                if job.func_name == "workers.runner.jobs.investigate":
+                if job.func_name == "workers.spine.investigation.investigate_job":
                     alerts.append(job.args[0])
-                elif job.func_name == "workers.runner.jobs.fan_out":  # both pods listed at once: one batch
+                elif (
+                    job.func_name == "workers.spine.intake.fan_out_job"
+                ):  # both pods listed at once: one batch
                     alerts.extend(item["args"][0] for item in job.args[0])
             return alerts
 

@@ -29,7 +29,7 @@ from tests.integration.core.test_approvals_api import park
 from workers.runner import jobs
 from workers.runner.worker import CALLBACKS, JOB_FUNCTIONS
 from workers.settings import Settings
-from workers.spine import counters
+from workers.spine import counters, lifecycle
 from workers.spine.context import Context
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -123,16 +123,22 @@ def test_foreign_jobs_are_refused_before_anything_of_them_runs(world, redis_conn
     foreign = {
         "function": queue.enqueue("subprocess.getoutput", f"id > {tmp / 'shell'}"),
         "import": queue.enqueue("planted.run"),
-        "pickled argument": queue.enqueue("workers.runner.jobs.expire", Gadget(f"id > {tmp / 'unpickled'}")),
-        "callback": queue.enqueue("workers.runner.jobs.expire", on_failure=Callback("planted.run")),
-        "success callback": queue.enqueue("workers.runner.jobs.expire", on_success=Callback("planted.run")),
-        "callback as job": queue.enqueue("workers.runner.jobs.execute_failed", "x", None, None, None, None),
+        "pickled argument": queue.enqueue(
+            "workers.spine.lifecycle.expire_job", Gadget(f"id > {tmp / 'unpickled'}")
+        ),
+        "callback": queue.enqueue("workers.spine.lifecycle.expire_job", on_failure=Callback("planted.run")),
+        "success callback": queue.enqueue(
+            "workers.spine.lifecycle.expire_job", on_success=Callback("planted.run")
+        ),
+        "callback as job": queue.enqueue(
+            "workers.spine.lifecycle.execute_failed", "x", None, None, None, None
+        ),
         "webhook": queue.enqueue(
-            "workers.runner.jobs.expire", webhooks=[Webhook("http://127.0.0.1:9/planted", "finished")]
+            "workers.spine.lifecycle.expire_job", webhooks=[Webhook("http://127.0.0.1:9/planted", "finished")]
         ),
     }
     park(world["context"], expires_in=-1)
-    ours = queue.enqueue(jobs.expire)
+    ours = queue.enqueue(lifecycle.expire_job)
 
     worker = world["start"]("worker", "--burst", "--queues", "alerts", log="worker.log")
     assert worker.wait(timeout=120) == 0
@@ -148,7 +154,7 @@ def test_foreign_jobs_are_refused_before_anything_of_them_runs(world, redis_conn
     assert "on_failure callback 'planted.run'" in reasons["callback"]
     assert "on_success callback 'planted.run'" in reasons["success callback"]
     assert (
-        "'workers.runner.jobs.execute_failed' is not one of the responder's jobs"
+        "'workers.spine.lifecycle.execute_failed' is not one of the responder's jobs"
         in reasons["callback as job"]
     )
     assert "webhooks" in reasons["webhook"]
@@ -186,16 +192,26 @@ def test_cron_jobs_run_on_the_guarded_worker(world) -> None:
 
 
 def test_every_job_the_code_enqueues_is_allowlisted() -> None:
-    """Jobs are enqueued by dotted name in several modules: each name must be a job function (or our
-    callback), or the worker would refuse the product's own work."""
-    named = set()
+    """Jobs are enqueued by reference, never by a name in a string, and every job function of the spine
+    (``*_job``) is in the catalog, or the worker would refuse the product's own work."""
+    by_string = []
     for path in [*(ROOT / "workers").rglob("*.py"), *(ROOT / "receiver").rglob("*.py")]:
-        named |= set(re.findall(r"[\"'](workers\.jobs\.\w+)[\"']", path.read_text()))
-    assert named, "no job names found: the scan is broken"
-    assert named <= JOB_FUNCTIONS | CALLBACKS, sorted(named - JOB_FUNCTIONS - CALLBACKS)
-    assert {f"workers.runner.jobs.{name}" for name in vars(jobs)} >= CALLBACKS
+        text = path.read_text()
+        by_string += [
+            f"{path}: {m}" for m in re.findall(r"(?:enqueue\w*|register)\(\s*[\"'][\w.]+[\"']", text)
+        ]
+        by_string += [f"{path}: {m}" for m in re.findall(r"Callback\(\s*[\"'][\w.]+[\"']", text)]
+    assert not by_string, by_string
+    spine_jobs = set()
+    for path in (ROOT / "workers" / "spine").rglob("*.py"):
+        module = "workers.spine." + path.stem
+        names = re.findall(r"^def ([a-z]\w*_job)\(", path.read_text(), re.M)
+        spine_jobs |= {f"{module}.{name}" for name in names}
+    assert spine_jobs, "no job functions found: the scan is broken"
+    assert spine_jobs == JOB_FUNCTIONS
+    assert {jobs.dotted(callback) for callback in jobs.CALLBACKS} == CALLBACKS
     assert {
-        "workers.runner.jobs.investigate",
-        "workers.runner.jobs.execute",
-        "workers.runner.jobs.expire",
+        "workers.spine.investigation.investigate_job",
+        "workers.spine.lifecycle.execute_job",
+        "workers.spine.lifecycle.expire_job",
     } <= JOB_FUNCTIONS

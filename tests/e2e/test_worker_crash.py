@@ -185,7 +185,7 @@ def test_killed_worker_mid_investigation_yields_exactly_one_proposal(world) -> N
 def test_killed_worker_mid_execution_ends_unknown_and_is_not_retried(world) -> None:
     context, kube = world["context"], world["kube"]
     from tests.support.pipeline import Pipeline
-    from workers.spine.decisions import approve
+    from workers.spine.lifecycle import approve
 
     ingest(context, [crash_alert(checkout_pod(kube))])
     Pipeline(cluster=None, prometheus=None, context=context, app=None).work(

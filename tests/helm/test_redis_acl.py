@@ -328,7 +328,7 @@ def test_cron_and_worker_processes_each_as_its_own_user(acl_redis: AclRedis) -> 
     cron = _aiops(acl_redis, "cron", "cron", AIOPS_SCHEDULES_EXPIRE_INTERVAL_S="1")
     try:
         deadline = time.monotonic() + 30
-        while not any(job.func_name == "workers.runner.jobs.expire" for job in alerts.get_jobs()):
+        while not any(job.func_name == "workers.spine.lifecycle.expire_job" for job in alerts.get_jobs()):
             assert cron.poll() is None, f"aiops cron exited with {cron.returncode}"
             assert time.monotonic() < deadline, "aiops cron enqueued no expire job"
             time.sleep(0.1)
@@ -336,7 +336,7 @@ def test_cron_and_worker_processes_each_as_its_own_user(acl_redis: AclRedis) -> 
         os.killpg(cron.pid, signal.SIGTERM)
         _, cron_errors = cron.communicate(timeout=15)
     assert cron.returncode == 0, cron_errors.decode()
-    job = next(job for job in alerts.get_jobs() if job.func_name == "workers.runner.jobs.expire")
+    job = next(job for job in alerts.get_jobs() if job.func_name == "workers.spine.lifecycle.expire_job")
     worker = _aiops(acl_redis, "worker", "worker", "--burst", "--queues", "alerts")
     try:
         _, errors = worker.communicate(timeout=60)
@@ -389,7 +389,7 @@ def test_watcher_queues_alerts_as_its_own_user(acl_redis: AclRedis, pipeline: Pi
     assert context.settings.alerts.resolved_supersedes
     job = alerts.get_jobs()[0]
     # One alert queues an investigation; several at once, one fan-out job with each in its batch.
-    firing = job.args[0][0]["args"][0] if job.func_name == "workers.runner.jobs.fan_out" else job.args[0]
+    firing = job.args[0][0]["args"][0] if job.func_name == "workers.spine.intake.fan_out_job" else job.args[0]
     assert ingest(context, [{**firing, "status": "resolved"}]).received == 1
     assert acl_redis.refused() == []
 
@@ -482,7 +482,7 @@ def test_one_shared_password_still_refuses_the_dangerous_commands(chart: helm.Ch
         for name, args_ in DANGEROUS:
             _assert_refused(client, name, args_)
         queue = Queue(queues.ALERTS, connection=client)
-        job = queue.enqueue_call("workers.runner.jobs.fan_out", args=([],), job_id="fanout-acl-test")
+        job = queue.enqueue_call("workers.spine.intake.fan_out_job", args=([],), job_id="fanout-acl-test")
         worker = SimpleWorker([queue], connection=client)
         install(
             _context(server.url_for("default", password), client, REPO / "rules" / "library", lambda: None)

@@ -14,13 +14,11 @@ operator wants it (the job is idempotent; executions are never retried).
 
 from __future__ import annotations
 
-import inspect
 import io
 import logging
 import pickle
 from collections.abc import Sequence
 from functools import partial
-from types import ModuleType
 from typing import Any
 
 from rq import Worker
@@ -36,19 +34,9 @@ from workers.spine.context import Context
 log = logging.getLogger(__name__)
 
 
-def _functions_of(module: ModuleType) -> frozenset[str]:
-    """Dotted names (as RQ stores them) of the functions defined in ``module``."""
-    return frozenset(
-        f"{value.__module__}.{value.__qualname__}"
-        for value in vars(module).values()
-        if inspect.isfunction(value) and value.__module__ == module.__name__
-    )
-
-
-# The callbacks the responder registers on jobs (RQ stores them by name).
-CALLBACKS = frozenset({queues.execute_failure_callback().name})
-# What the receiver, the workers and cron enqueue: every function of workers.runner.jobs but the callbacks.
-JOB_FUNCTIONS = _functions_of(jobs) - CALLBACKS
+# The callbacks the responder registers on jobs, and the jobs it enqueues, as RQ stores their names.
+CALLBACKS = frozenset(jobs.dotted(callback) for callback in jobs.CALLBACKS)
+JOB_FUNCTIONS = frozenset(jobs.dotted(job) for job in jobs.JOBS)
 # Globals plain job data may name (a datetime pickles as one); any other reference is refused.
 _PLAIN_GLOBALS = frozenset(
     ("datetime", name) for name in ("datetime", "date", "time", "timedelta", "timezone")

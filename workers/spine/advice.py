@@ -11,15 +11,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from rules.allowlist import ACTIONS as ACTION_RISKS
+from rules import allowlist
 from rules.allowlist import Risk
+from workers.domain import Proposal, adviser_source
 from workers.errors import ActionRefused, NotFound
 from workers.integrations.advisers.base import Recommendation
 from workers.integrations.advisers.consult import consult, record_entries, suggested_actions
 from workers.integrations.notify.sinks import notify
-from workers.spine.context import Context
-from workers.spine.proposals import Proposal, adviser_source, expiry_after, iso
-from workers.workflows.pod_failure.actions import ACTIONS
+from workers.spine import lifecycle
+from workers.spine.context import Context, current
 
 MAX_ALTERNATIVES = 3
 
@@ -102,15 +102,15 @@ def _park_alternatives(
         summary = {"adviser": adviser, "action": rec.action, "command": rec.command, "text": rec.text}
         try:
             params = _params_for(rec, proposal, evidence)
-            plan = ACTIONS[rec.action].plan(context.kube, proposal.target, params, evidence)
+            plan = context.workflows.actions[rec.action].plan(context.kube, proposal.target, params, evidence)
         except (ActionRefused, NotFound, KeyError) as exc:
             context.records.append(
                 proposal.record_id, "alternative_not_parked", {**summary, "reason": str(exc)}
             )
             continue
-        now = context.clock()
-        inherent = ACTION_RISKS.get(rec.action, Risk.medium)
-        alternative = Proposal(
+        inherent = allowlist.ACTIONS.get(rec.action, Risk.medium)
+        alternative = lifecycle.new_proposal(
+            context,
             id=f"{proposal.id}-alt-{index}",
             rule=proposal.rule,
             playbook=proposal.playbook,
@@ -133,8 +133,6 @@ def _park_alternatives(
             approval="required",
             expected_outcome=f"as {adviser} suggests: {rec.text}"[:500],
             validation_plan=proposal.validation_plan,
-            created_at=iso(now),
-            expires_at=expiry_after(now, context.settings.proposals.default_expires_after_s),
             record_id=proposal.record_id,
             source=adviser_source(adviser),
         )
@@ -148,3 +146,8 @@ def _park_alternatives(
             notify(context.settings.notify, alternative, "alternative proposal pending")
         parked.append({**summary, "proposal_id": alternative.id, "approval": "required"})
     return parked
+
+
+def advise_job(proposal_id: str, advisers: list[str], evidence: dict[str, Any]) -> int:
+    """The RQ job (queue ``advice``): consult, attach, park alternatives."""
+    return attach_advice(current(), proposal_id, advisers, evidence)

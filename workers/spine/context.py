@@ -8,22 +8,20 @@ set once when the worker process starts.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cached_property
 from typing import Any
 
 import redis
 
 from rules.registry import RuleRegistry
+from workers.clock import utc_now
 from workers.integrations.redis.connection import connect_redis, prometheus_client
 from workers.settings import Settings
 from workers.spine.proposals import ProposalStore
 from workers.spine.records import RecordStore
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
+from workers.spine.registry import Registry, default_registry
 
 
 @dataclass
@@ -36,6 +34,8 @@ class Context:
     clock: Callable[[], datetime] = utc_now
     kube_factory: Callable[[], Any] | None = None
     prometheus_factory: Callable[[], Any] | None = None
+    workflows: Registry = field(default_factory=default_registry)
+    """The workflows and their actions (``workers.spine.registry``)."""
 
     @cached_property
     def proposals(self) -> ProposalStore:

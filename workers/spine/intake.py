@@ -8,6 +8,7 @@ a failure half-way leaves neither marker nor job (the sender's retry then succee
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,8 +18,8 @@ from rq.exceptions import DuplicateJobError
 
 from workers.errors import StoreUnavailable
 from workers.redaction import bounded
-from workers.spine import counters, queues
-from workers.spine.context import Context
+from workers.spine import counters, investigation, lifecycle, queues
+from workers.spine.context import Context, current
 
 DEDUP_PREFIX = "aiops:dedup:"
 INCIDENT_PREFIX = "aiops:incident:"
@@ -61,11 +62,6 @@ def incident_key(alert: dict[str, Any]) -> str | None:
     return INCIDENT_PREFIX + hashlib.sha256(identity.encode()).hexdigest()[:32]
 
 
-def investigation_id(rule: str, alert: dict[str, Any]) -> str:
-    identity = "\x00".join([rule, alert["fingerprint"], alert.get("startsAt") or ""])
-    return hashlib.sha256(identity.encode()).hexdigest()[:20]
-
-
 def _planned_jobs(context: Context, alert: dict[str, Any]) -> list[dict[str, Any]]:
     """The jobs one alert asks for; empty when nothing wants it."""
     planned = []
@@ -77,17 +73,17 @@ def _planned_jobs(context: Context, alert: dict[str, Any]) -> list[dict[str, Any
         marker = dedup_key(alert).removeprefix(DEDUP_PREFIX)
         planned.append(
             {
-                "func": "workers.runner.jobs.alert_resolved",
+                "kind": "resolved",
                 "args": (alert,),
                 "job_id": f"resolved-{marker}",
                 "options": queues.INVESTIGATE_OPTIONS,
             }
         )
     for rule in context.rules.current.match(alert):
-        inv = investigation_id(rule.name, alert)
+        inv = investigation.investigation_id(rule.name, alert)
         planned.append(
             {
-                "func": "workers.runner.jobs.investigate",
+                "kind": "investigate",
                 "args": (alert, rule.name),
                 "job_id": f"investigate-{inv}",
                 "options": queues.INVESTIGATE_OPTIONS,
@@ -99,7 +95,7 @@ def _planned_jobs(context: Context, alert: dict[str, Any]) -> list[dict[str, Any
 def ingest(context: Context, alerts: list[dict[str, Any]]) -> IntakeResult:
     """Queue the work for ``alerts``; raises ``StoreUnavailable`` if Redis cannot be reached."""
     result = IntakeResult(received=len(alerts))
-    queue = Queue(queues.ALERTS, connection=context.redis)
+    queue = queues.queue(queues.ALERTS, context.redis)
     try:
         seen: set[str] = set()
         plans = []
@@ -213,22 +209,30 @@ def _stored_job(job: dict[str, Any], limit: int) -> dict[str, Any]:
     return {**job, "args": args}
 
 
+# What an intake job is, by the ``kind`` it carries: the fan-out job reads kinds, never function names,
+# so the data in Redis cannot name a function to run.
+JOBS: dict[str, Callable[..., Any]] = {
+    "investigate": investigation.investigate_job,
+    "resolved": lifecycle.alert_resolved_job,
+}
+
+
 def _enqueue(queue: Queue, pipe: Any, jobs: list[dict[str, Any]]) -> None:
     """One job enqueues as itself; several go as one fan-out job, which keeps a storm's webhook cheap."""
     if len(jobs) == 1:
         job = jobs[0]
         queue.enqueue_call(
-            job["func"],
+            JOBS[job["kind"]],
             args=job["args"],
             job_id=job["job_id"],
             pipeline=pipe,
             **queues.rq_options(job["options"]),
         )
     elif jobs:
-        batch = [{"func": job["func"], "args": list(job["args"]), "job_id": job["job_id"]} for job in jobs]
+        batch = [{"kind": job["kind"], "args": list(job["args"]), "job_id": job["job_id"]} for job in jobs]
         digest = hashlib.sha256(",".join(job["job_id"] for job in jobs).encode()).hexdigest()[:20]
         queue.enqueue_call(
-            "workers.runner.jobs.fan_out",
+            fan_out_job,
             args=(batch,),
             job_id=f"fanout-{digest}",
             pipeline=pipe,
@@ -241,12 +245,12 @@ def fan_out(connection: redis.Redis, batch: list[dict[str, Any]]) -> int:
 
     Runs as a job itself, so a crash half-way is retried; the ids are deterministic, so nothing doubles.
     """
-    queue = Queue(queues.ALERTS, connection=connection)
+    queue = queues.queue(queues.ALERTS, connection)
     enqueued = 0
     for job in batch:
         try:
             queue.enqueue_call(
-                job["func"],
+                JOBS[job["kind"]],
                 args=tuple(job["args"]),
                 job_id=job["job_id"],
                 unique=True,
@@ -256,3 +260,8 @@ def fan_out(connection: redis.Redis, batch: list[dict[str, Any]]) -> int:
             continue
         enqueued += 1
     return enqueued
+
+
+def fan_out_job(batch: list[dict[str, Any]]) -> int:
+    """The RQ job for a multi-alert payload."""
+    return fan_out(current().redis, batch)

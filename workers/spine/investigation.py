@@ -6,29 +6,28 @@ after a crash finds the proposal it made and stops; it never parks a second one.
 
 from __future__ import annotations
 
+import hashlib
+import logging
 from typing import Any
 
-from rq import Queue
-
-from rules.allowlist import ACTIONS as ACTION_RISKS
+from rules import allowlist
 from rules.allowlist import NO_ACTION, Risk
+from rules.errors import RuleError
 from rules.matcher import effective_risk
 from rules.render import render_rule
-from workers.errors import ActionRefused, Conflict, NotFound
-from workers.integrations.advisers.redaction import redact_value
+from workers.clock import iso
+from workers.domain import Proposal
+from workers.errors import ActionRefused, NotFound, PermanentError
 from workers.integrations.advisers.registry import disabled_reason
 from workers.integrations.notify.sinks import notify
 from workers.integrations.redis.connection import as_text
-from workers.spine import counters, queues
-from workers.spine.context import Context
-from workers.spine.decisions import approve
+from workers.redaction import redact_value
+from workers.spine import advice, counters, lifecycle, queues
+from workers.spine.context import Context, current
 from workers.spine.evidence import gather, query_entry, summary
-from workers.spine.intake import investigation_id
-from workers.spine.proposals import Proposal, expiry_after, iso
-from workers.spine.registry import get_playbook
-from workers.workflows.pod_failure.actions import ACTIONS
 
 COOLDOWN_PREFIX = "aiops:cooldown:"
+log = logging.getLogger(__name__)
 
 
 def _alert_brief(alert: dict[str, Any]) -> dict[str, Any]:
@@ -152,14 +151,14 @@ class Investigation:
 
     def _propose(self, target: dict[str, str], rendered: Any, evidence: dict[str, Any]) -> Proposal:
         context, rule = self.context, self.rule
-        playbook = get_playbook(rule.playbook)
+        playbook = context.workflows.workflow(rule.playbook)
         diagnosis = playbook.diagnose(evidence)
         self.record("diagnosis", diagnosis.to_dict())
         proposed = playbook.propose(diagnosis, evidence, list(rule.remediation.actions))
         action = _plan_action(context, target, proposed, evidence, self.rid)
-        risk = max(effective_risk(rule), ACTION_RISKS.get(action["type"], Risk.low), key=lambda r: r.rank)
+        inherent = allowlist.ACTIONS.get(action["type"], Risk.low)
+        risk = max(effective_risk(rule), inherent, key=lambda r: r.rank)
         auto = rule.remediation.approval == "auto" and risk == Risk.low and action["type"] != NO_ACTION
-        now = context.clock()
         expires_s = int(
             getattr(rule.remediation, "expires_after_s", 0)
             or context.settings.proposals.default_expires_after_s
@@ -168,7 +167,9 @@ class Investigation:
             {"kubernetes": "target_ready"},
             {"kubernetes": "restarts_stable"},
         ]
-        return Proposal(
+        return lifecycle.new_proposal(
+            context,
+            expires_s,
             id=self.pid,
             rule=rule.name,
             playbook=rule.playbook,
@@ -186,8 +187,6 @@ class Investigation:
                 "workload": _workload(target, evidence, action.get("plan")),
                 "described": getattr(proposed, "validation_plan", ""),
             },
-            created_at=iso(now),
-            expires_at=expiry_after(now, expires_s),
             record_id=self.rid,
         )
 
@@ -206,12 +205,12 @@ class Investigation:
                 "expected_outcome": proposal.expected_outcome,
             },
         )
-        _supersede_older(context, proposal)
+        lifecycle.supersede_older(context, proposal)
         sinks = notify(context.settings.notify, proposal, "proposal pending")
         self.record("notification", {"event": "proposal_pending", "sinks": sinks})
         if proposal.approval == "auto":
             # Rules may auto-approve low-risk actions; the approval is recorded as such.
-            approve(
+            lifecycle.approve(
                 context,
                 proposal.id,
                 f"auto:{proposal.rule}",
@@ -221,8 +220,8 @@ class Investigation:
         wanted = list(self.rule.evidence.ai)
         not_consulted = {name: disabled_reason(name, context.settings.advisers) for name in wanted}
         if any(not reason for reason in not_consulted.values()):
-            Queue(queues.ADVICE, connection=context.redis).enqueue_call(
-                "workers.runner.jobs.consult_advisers",
+            queues.queue(queues.ADVICE, context.redis).enqueue_call(
+                advice.advise_job,
                 args=(self.pid, wanted, redact_value(evidence)),
                 job_id=f"advise-{self.inv}",
                 # The job outlives the adviser budget, so RQ never kills it (and its CLIs) mid-consultation.
@@ -235,9 +234,27 @@ class Investigation:
             self.record("advice_skipped", {"advisers": not_consulted})
 
 
+def investigation_id(rule: str, alert: dict[str, Any]) -> str:
+    """Deterministic: a replayed job (or a repeat of the same alert) is the same investigation."""
+    identity = "\x00".join([rule, alert["fingerprint"], alert.get("startsAt") or ""])
+    return hashlib.sha256(identity.encode()).hexdigest()[:20]
+
+
 def investigate(context: Context, alert: dict[str, Any], rule_name: str) -> str | None:
     """Run the investigation; returns the proposal id, or None when nothing was proposed."""
     return Investigation(context, alert, rule_name).run()
+
+
+def investigate_job(alert: dict[str, Any], rule_name: str) -> str | None:
+    """The RQ job. A rule that cannot render this alert is a permanent failure: recorded, not retried."""
+    context = current()
+    try:
+        return investigate(context, alert, rule_name)
+    except (PermanentError, RuleError) as exc:
+        inv = investigation_id(rule_name, alert)
+        context.records.append(f"r-{inv}", "investigation_failed", {"error": str(exc), "retry": False})
+        log.warning("investigation %s failed permanently: %s", inv, exc)
+        return None
 
 
 def _plan_action(
@@ -253,26 +270,11 @@ def _plan_action(
     if proposed.type == NO_ACTION:
         return action
     try:
-        plan = ACTIONS[proposed.type].plan(context.kube, target, action["params"], evidence)
+        implementation = context.workflows.actions[proposed.type]
+        plan = implementation.plan(context.kube, target, action["params"], evidence)
     except (ActionRefused, NotFound, KeyError) as exc:
         context.records.append(rid, "action_not_possible", {"action": proposed.type, "reason": str(exc)})
         action.update({"type": NO_ACTION, "not_possible": {"action": proposed.type, "reason": str(exc)}})
         return action
     action["plan"] = plan.to_dict()
     return action
-
-
-def _supersede_older(context: Context, proposal: Proposal) -> None:
-    for other in context.proposals.ids_for_target(proposal.target):
-        if other == proposal.id:
-            continue
-        try:
-            old = context.proposals.transition(
-                other,
-                "superseded",
-                expect=["pending"],
-                mutate=lambda p: setattr(p, "comment", f"superseded by newer proposal {proposal.id}"),
-            )
-        except (Conflict, NotFound):
-            continue  # only pending ones are superseded; the rest stay as they are
-        context.records.append(old.record_id, "superseded", {"by": proposal.id})

@@ -1,62 +1,205 @@
-"""Execute approved proposals, validate them over the watch window, and park reverts on regression.
+"""Every state change of a proposal, in one place: park, decide, expire, supersede, execute, validate,
+revert; and the RQ jobs that carry them out, enqueued by reference.
 
-An execution is never retried blindly: a job that finds its proposal already ``executing`` (its
-worker died mid-way) moves it to ``unknown`` for a person to check.
+Each change is one compare-and-set in the store followed by one record entry (``_move``), so racing
+approvers, replayed jobs and several replicas move a proposal once and record it once. An execution
+is never retried blindly: a job that finds its proposal already ``executing`` (its worker died
+mid-way) moves it to ``unknown`` for a person to check.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from rq import Queue
+from rq import Callback
 
+from workers.clock import expiry_after, iso, parse_iso
+from workers.domain import Proposal, ProposalStatus
 from workers.errors import AiopsError, Conflict, NotFound
 from workers.integrations.notify.sinks import notify
 from workers.spine import counters, queues
-from workers.spine.context import Context
+from workers.spine.context import Context, current
 from workers.spine.executor import execute_plan
 from workers.spine.plans import Plan
-from workers.spine.proposals import Proposal, expiry_after, iso, parse_iso
 from workers.spine.rebuild import rebuild as rebuild_plan
 from workers.spine.validation import next_delay, run_checks, verdict
 
+S = ProposalStatus
+Entry = dict[str, Any] | Callable[[Proposal], dict[str, Any]]
 
-def execute(context: Context, proposal_id_: str) -> str:
-    """Carry out an approved proposal; returns its final status."""
-    proposals, records = context.proposals, context.records
-    proposal = proposals.get(proposal_id_)
-    if proposal.status == "executing":
-        return mark_unknown(context, proposal_id_, "execution was interrupted (worker died); not retried")
+
+def _move(
+    context: Context,
+    proposal_id: str,
+    to: ProposalStatus,
+    expect: list[ProposalStatus],
+    kind: str,
+    entry: Entry | None = None,
+    mutate: Callable[[Proposal], None] | None = None,
+    strict: bool = False,
+) -> Proposal | None:
+    """Transition, then record ``kind``; None when the proposal is gone or not in ``expect``.
+
+    ``strict`` raises ``Conflict``/``NotFound`` instead, for callers that answer a person (409, 404).
+    """
     try:
-        proposal = proposals.transition(
-            proposal_id_,
-            "executing",
-            expect=["approved"],
+        moved = context.proposals.transition(proposal_id, to, expect=expect, mutate=mutate)
+    except (Conflict, NotFound):
+        if strict:
+            raise
+        return None
+    data = entry(moved) if callable(entry) else dict(entry or {})
+    context.records.append(moved.record_id, kind, data)
+    return moved
+
+
+# -- parking -------------------------------------------------------------------------------------
+
+
+def new_proposal(context: Context, expires_after_s: int | None = None, **fields: Any) -> Proposal:
+    """A pending proposal created now, expiring after ``expires_after_s`` (default from settings)."""
+    now = context.clock()
+    seconds = expires_after_s or context.settings.proposals.default_expires_after_s
+    return Proposal(created_at=iso(now), expires_at=expiry_after(now, seconds), **fields)
+
+
+def supersede_older(context: Context, proposal: Proposal) -> list[str]:
+    """A newer proposal for the same target replaces the pending ones."""
+    superseded = []
+    for other in context.proposals.ids_for_target(proposal.target_of()):
+        if other == proposal.id:
+            continue
+        moved = _move(
+            context,
+            other,
+            S.superseded,
+            [S.pending],
+            "superseded",
+            {"by": proposal.id, "reason": "a newer proposal for the same target"},
+            mutate=lambda p: setattr(p, "comment", f"superseded by newer proposal {proposal.id}"),
+        )
+        if moved is not None:
+            superseded.append(other)
+    return superseded
+
+
+# -- decisions -----------------------------------------------------------------------------------
+
+
+def _expire(context: Context, proposal_id: str) -> Proposal | None:
+    return _move(
+        context, proposal_id, S.expired, [S.pending], "expired", lambda p: {"expires_at": p.expires_at}
+    )
+
+
+def _decide(
+    context: Context,
+    proposal_id: str,
+    to: ProposalStatus,
+    who: str,
+    note: str | None,
+    note_key: str,
+    auto: bool = False,
+) -> Proposal:
+    proposal = context.proposals.get(proposal_id)
+    if proposal.status == S.pending and parse_iso(proposal.expires_at) <= context.clock():
+        _expire(context, proposal_id)  # past its expiry: expired now, even if cron has not run yet
+    now = iso(context.clock())
+
+    def mark(p: Proposal) -> None:
+        p.decided_by, p.decided_at, p.comment = who, now, note
+
+    entry: dict[str, Any] = {"decision": str(to), "by": who, "at": now, note_key: note}
+    if auto:
+        entry["auto"] = True
+    decided = _move(context, proposal_id, to, [S.pending], "approval", entry, mutate=mark, strict=True)
+    assert decided is not None  # strict: a lost race raised Conflict
+    return decided
+
+
+def approve(
+    context: Context, proposal_id: str, who: str, comment: str | None, auto: bool = False
+) -> Proposal:
+    """Approve a pending proposal and queue its execution; ``Conflict`` if it is not pending."""
+    proposal = _decide(context, proposal_id, S.approved, who, comment, "comment", auto)
+    queues.queue(queues.ACTIONS, context.redis).enqueue_call(
+        execute_job,
+        args=(proposal_id,),
+        job_id=f"execute-{proposal_id}",
+        on_failure=Callback(execute_failed),
+        **queues.rq_options(queues.EXECUTE_OPTIONS),
+    )
+    return proposal
+
+
+def reject(context: Context, proposal_id: str, who: str, reason: str | None) -> Proposal:
+    """Reject a pending proposal; ``Conflict`` if it is not pending."""
+    return _decide(context, proposal_id, S.rejected, who, reason, "reason")
+
+
+def expire_pending(context: Context) -> list[str]:
+    """Move pending proposals past their expiry to ``expired``."""
+    return [pid for pid in context.proposals.due_for_expiry(context.clock()) if _expire(context, pid)]
+
+
+def supersede_for_alert(context: Context, alert: dict[str, Any]) -> list[str]:
+    """The alert resolved: its pending proposals are moot."""
+    superseded = []
+    for pid in context.proposals.ids_for_alert(alert["fingerprint"]):
+        moved = _move(
+            context,
+            pid,
+            S.superseded,
+            [S.pending],
+            "superseded",
+            {"reason": "alert resolved", "endsAt": alert.get("endsAt")},
+            mutate=lambda p: setattr(p, "comment", "alert resolved before a decision"),
+        )
+        if moved is not None:
+            superseded.append(pid)
+    return superseded
+
+
+# -- execution -----------------------------------------------------------------------------------
+
+
+def execute(context: Context, proposal_id: str) -> str:
+    """Carry out an approved proposal; returns its final status."""
+    proposal = context.proposals.get(proposal_id)
+    if proposal.status == S.executing:
+        return mark_unknown(context, proposal_id, "execution was interrupted (worker died); not retried")
+    try:
+        proposal = context.proposals.transition(
+            proposal_id,
+            S.executing,
+            expect=[S.approved],
             mutate=lambda p: p.execution.update({"started_at": iso(context.clock())}),
         )
     except Conflict as exc:
-        records.append(proposal.record_id, "execution_skipped", {"reason": str(exc)})
+        context.records.append(proposal.record_id, "execution_skipped", {"reason": str(exc)})
         return proposal.status
     rid = proposal.record_id
-    records.append(rid, "execution_started", {"action": proposal.action.get("type")})
+    context.records.append(rid, "execution_started", {"action": proposal.action.get("type")})
     plan_data = proposal.action.get("plan")
     if not plan_data:
         return _finish(
-            context, proposal, "succeeded", {"noop": True, "detail": "no cluster change was proposed"}
+            context, proposal, S.succeeded, {"noop": True, "detail": "no cluster change was proposed"}
         )
     applied = {"reached_apply": False}
 
     def step(kind: str, data: dict[str, Any]) -> None:
         if kind == "snapshot":
             applied["reached_apply"] = True
-        records.append(rid, kind, data)
+        context.records.append(rid, kind, data)
 
     action, params = str(proposal.action.get("type")), dict(proposal.action.get("params") or {})
 
     def rebuild(approved: Plan) -> Plan:
         # The stored plan is redacted: the exact one is computed again from the cluster, under the guard.
-        return rebuild_plan(context.kube, action, params, proposal.target, approved)
+        implementation = context.workflows.actions.get(action)
+        return rebuild_plan(context.kube, action, implementation, params, proposal.target, approved)
 
     try:
         outcome = execute_plan(
@@ -67,66 +210,77 @@ def execute(context: Context, proposal_id_: str) -> str:
             rebuild=rebuild,
         )
     except AiopsError as exc:
-        status = "unknown" if applied["reached_apply"] else "failed"
-        records.append(
-            rid, "execution_failed", {"error": str(exc), "error_type": type(exc).__name__, "status": status}
+        status = S.unknown if applied["reached_apply"] else S.failed
+        context.records.append(
+            rid,
+            "execution_failed",
+            {"error": str(exc), "error_type": type(exc).__name__, "status": str(status)},
         )
         return _finish(context, proposal, status, {"error": str(exc)})
-    final = _finish(context, proposal, "succeeded", outcome)
+    final = _finish(context, proposal, S.succeeded, outcome)
     plan = proposal.validation_plan
-    if final == "succeeded" and plan.get("checks"):
-        schedule_validation(context, proposal_id_, 0, int(plan.get("after_s") or 120))
+    if final == S.succeeded and plan.get("checks"):
+        schedule_validation(context, proposal_id, 0, int(plan.get("after_s") or 120))
     return final
 
 
-def _finish(context: Context, proposal: Proposal, status: str, execution: dict[str, Any]) -> str:
+def _outcome(context: Context, proposal: Proposal, status: ProposalStatus) -> None:
+    counters.increment(
+        context.redis, "action_outcomes_total", action=str(proposal.action.get("type")), outcome=str(status)
+    )
+
+
+def _finish(context: Context, proposal: Proposal, status: ProposalStatus, execution: dict[str, Any]) -> str:
     def mark(p: Proposal) -> None:
         p.execution.update(execution)
         p.execution["finished_at"] = iso(context.clock())
 
-    done = context.proposals.transition(proposal.id, status, expect=["executing"], mutate=mark)
-    counters.increment(
-        context.redis, "action_outcomes_total", action=str(done.action.get("type")), outcome=status
+    done = _move(
+        context, proposal.id, status, [S.executing], "execution_finished", {"status": str(status)}, mark, True
     )
-    context.records.append(done.record_id, "execution_finished", {"status": status})
-    if status != "succeeded":
+    assert done is not None
+    _outcome(context, done, status)
+    if status != S.succeeded:
         notify(context.settings.notify, done, f"action {status}")
     return status
 
 
-def mark_unknown(context: Context, proposal_id_: str, reason: str) -> str:
-    try:
-        proposal = context.proposals.transition(
-            proposal_id_,
-            "unknown",
-            expect=["executing"],
-            mutate=lambda p: p.execution.update({"unknown_reason": reason}),
-        )
-    except (Conflict, NotFound):
-        return context.proposals.get(proposal_id_).status
-    context.records.append(proposal.record_id, "execution_unknown", {"reason": reason})
-    counters.increment(
-        context.redis, "action_outcomes_total", action=str(proposal.action.get("type")), outcome="unknown"
+def mark_unknown(context: Context, proposal_id: str, reason: str) -> str:
+    """An execution that died half-way: a person must look at the cluster; never retried."""
+    moved = _move(
+        context,
+        proposal_id,
+        S.unknown,
+        [S.executing],
+        "execution_unknown",
+        {"reason": reason},
+        mutate=lambda p: p.execution.update({"unknown_reason": reason}),
     )
-    notify(context.settings.notify, proposal, "action outcome unknown: check the cluster")
-    return "unknown"
+    if moved is None:
+        return context.proposals.get(proposal_id).status
+    _outcome(context, moved, S.unknown)
+    notify(context.settings.notify, moved, "action outcome unknown: check the cluster")
+    return S.unknown
 
 
-def schedule_validation(context: Context, proposal_id_: str, round_: int, delay_s: int) -> None:
-    Queue(queues.ACTIONS, connection=context.redis).enqueue_in(
+# -- validation and revert -----------------------------------------------------------------------
+
+
+def schedule_validation(context: Context, proposal_id: str, round_: int, delay_s: int) -> None:
+    queues.queue(queues.ACTIONS, context.redis).enqueue_in(
         timedelta(seconds=delay_s),
-        "workers.runner.jobs.validate",
-        proposal_id_,
+        validate_job,
+        proposal_id,
         round_,
-        job_id=f"validate-{proposal_id_}-{round_}",
+        job_id=f"validate-{proposal_id}-{round_}",
         **queues.VALIDATE_OPTIONS,
     )
 
 
-def validate(context: Context, proposal_id_: str, round_: int) -> str:
+def validate(context: Context, proposal_id: str, round_: int) -> str:
     """One round of checks; schedules the next one until the watch window has passed."""
-    proposal = context.proposals.get(proposal_id_)
-    if proposal.status != "succeeded":
+    proposal = context.proposals.get(proposal_id)
+    if proposal.status != S.succeeded:
         return proposal.status
     plan = proposal.validation_plan
     state = dict(proposal.validation.get("state") or {})
@@ -144,20 +298,20 @@ def validate(context: Context, proposal_id_: str, round_: int) -> str:
             {"round": round_, "at": iso(context.clock()), "results": results, "verdict": outcome}
         )
 
-    if outcome is False:
-        regressed = context.proposals.transition(proposal_id_, "regressed", expect=["succeeded"], mutate=keep)
-        context.records.append(regressed.record_id, "validation_result", {"status": "regressed"})
-        counters.increment(context.redis, "validations_total", outcome="regressed")
-        park_revert(context, regressed)
-        return "regressed"
-    if window_over and outcome is True:
-        validated = context.proposals.transition(proposal_id_, "validated", expect=["succeeded"], mutate=keep)
-        context.records.append(validated.record_id, "validation_result", {"status": "validated"})
-        counters.increment(context.redis, "validations_total", outcome="validated")
-        return "validated"
-    context.proposals.update(proposal_id_, keep, expect=["succeeded"])
-    schedule_validation(context, proposal_id_, round_ + 1, next_delay(int(plan.get("after_s") or 60), round_))
-    return "succeeded"
+    if outcome is False or (window_over and outcome is True):
+        status = S.regressed if outcome is False else S.validated
+        done = _move(
+            context, proposal_id, status, [S.succeeded], "validation_result", {"status": str(status)}, keep
+        )
+        if done is None:  # another round got there first
+            return context.proposals.get(proposal_id).status
+        counters.increment(context.redis, "validations_total", outcome=str(status))
+        if status == S.regressed:
+            park_revert(context, done)
+        return status
+    context.proposals.update(proposal_id, keep, expect=[S.succeeded])
+    schedule_validation(context, proposal_id, round_ + 1, next_delay(int(plan.get("after_s") or 60), round_))
+    return S.succeeded
 
 
 def park_revert(context: Context, proposal: Proposal) -> Proposal | None:
@@ -168,39 +322,38 @@ def park_revert(context: Context, proposal: Proposal) -> Proposal | None:
             proposal.record_id, "revert_not_possible", {"reason": "the action cannot be undone"}
         )
         return None
-    now = context.clock()
-    parked = Proposal(
-        id=f"{proposal.id}-revert",
-        rule=proposal.rule,
-        playbook=proposal.playbook,
-        alert=proposal.alert,
-        target=proposal.target,
-        diagnosis={
-            "summary": f"validation of {proposal.id} failed; revert proposed",
-            "category": "regression",
-            "regressed": proposal.id,
-        },
-        action={
-            "type": "revert",
-            "params": {"of": proposal.id},
-            "plan": revert,
-            "reasoning": "undo the change",
-        },
-        risk="medium",
-        approval="required",
-        expected_outcome="the workload returns to its state before the change",
-        validation_plan={
-            "after_s": proposal.validation_plan.get("after_s", 60),
-            "for_s": 0,
-            "checks": [],
-            "workload": proposal.validation_plan.get("workload"),
-        },
-        created_at=iso(now),
-        expires_at=expiry_after(now, context.settings.proposals.default_expires_after_s),
-        record_id=proposal.record_id,
-        revert_of=proposal.id,
+    parked, created = context.proposals.create(
+        new_proposal(
+            context,
+            id=f"{proposal.id}-revert",
+            rule=proposal.rule,
+            playbook=proposal.playbook,
+            alert=proposal.alert,
+            target=proposal.target,
+            diagnosis={
+                "summary": f"validation of {proposal.id} failed; revert proposed",
+                "category": "regression",
+                "regressed": proposal.id,
+            },
+            action={
+                "type": "revert",
+                "params": {"of": proposal.id},
+                "plan": revert,
+                "reasoning": "undo the change",
+            },
+            risk="medium",
+            approval="required",
+            expected_outcome="the workload returns to its state before the change",
+            validation_plan={
+                "after_s": proposal.validation_plan.get("after_s", 60),
+                "for_s": 0,
+                "checks": [],
+                "workload": proposal.validation_plan.get("workload"),
+            },
+            record_id=proposal.record_id,
+            revert_of=proposal.id,
+        )
     )
-    parked, created = context.proposals.create(parked)
     if created:
         context.records.append(
             proposal.record_id, "revert_proposed", {"proposal_id": parked.id, "plan": revert}
@@ -209,33 +362,28 @@ def park_revert(context: Context, proposal: Proposal) -> Proposal | None:
     return parked
 
 
-def expire_pending(context: Context) -> list[str]:
-    """Move pending proposals past their expiry to ``expired``."""
-    expired = []
-    for pid in context.proposals.due_for_expiry(context.clock()):
-        try:
-            proposal = context.proposals.transition(pid, "expired", expect=["pending"])
-        except (Conflict, NotFound):
-            continue
-        context.records.append(proposal.record_id, "expired", {"expires_at": proposal.expires_at})
-        expired.append(pid)
-    return expired
+# -- jobs (RQ runs these; workers.runner.jobs lists them for the worker's allowlist) ------------------
 
 
-def supersede_for_alert(context: Context, alert: dict[str, Any]) -> list[str]:
-    superseded = []
-    for pid in context.proposals.ids_for_alert(alert["fingerprint"]):
-        try:
-            proposal = context.proposals.transition(
-                pid,
-                "superseded",
-                expect=["pending"],
-                mutate=lambda p: setattr(p, "comment", "alert resolved before a decision"),
-            )
-        except (Conflict, NotFound):
-            continue
-        context.records.append(
-            proposal.record_id, "superseded", {"reason": "alert resolved", "endsAt": alert.get("endsAt")}
-        )
-        superseded.append(pid)
-    return superseded
+def execute_job(proposal_id: str) -> str:
+    return execute(current(), proposal_id)
+
+
+def execute_failed(job: Any, connection: Any, exc_type: Any, exc_value: Any, traceback: Any) -> None:
+    """RQ failure callback (also for abandoned jobs): an execution that died is `unknown`, never retried."""
+    proposal_id = job.args[0] if job.args else None
+    if proposal_id:
+        detail = f"execute job failed: {exc_type.__name__ if exc_type else ''} {exc_value or ''}".strip()
+        mark_unknown(current(), proposal_id, detail)
+
+
+def validate_job(proposal_id: str, round_: int = 0) -> str:
+    return validate(current(), proposal_id, round_)
+
+
+def expire_job() -> list[str]:
+    return expire_pending(current())
+
+
+def alert_resolved_job(alert: dict[str, Any]) -> list[str]:
+    return supersede_for_alert(current(), alert)

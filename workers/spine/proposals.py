@@ -1,26 +1,24 @@
 """Proposals and their store: the approval queue in Redis.
 
 Every state change is a compare-and-set in Lua on (status, version), so racing approvers, replayed
-jobs and several receiver replicas can never move a proposal twice. A proposal is kept for the
-retention after its last status change; the status indexes are scored by that time, so entries past the
-retention (whose proposal Redis has dropped) are pruned before they are counted or listed. Allowed moves::
-
-    pending -> approved -> executing -> succeeded -> validated | regressed
-            \\-> rejected | expired | superseded      \\-> failed | unknown
+jobs and several receiver replicas can never move a proposal twice; the legal moves are those of
+``ProposalStatus.may_become``. A proposal is kept for the retention after its last status change; the
+status indexes are scored by that time, so entries past the retention (whose proposal Redis has dropped)
+are pruned before they are counted or listed.
 """
 
 from __future__ import annotations
 
 import builtins
-import hashlib
 import json
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import redis
-from pydantic import BaseModel, Field
 
+from workers.clock import iso, parse_iso
+from workers.domain import STATES, Proposal, ProposalStatus, Target
 from workers.errors import Conflict, NotFound
 from workers.integrations.redis.connection import as_text
 from workers.redaction import redact_value
@@ -30,87 +28,11 @@ STATUS_INDEX = "aiops:proposals:"
 BY_ALERT = "aiops:proposals:by-alert:"
 BY_TARGET = "aiops:proposals:by-target:"
 
-STATES = (
-    "pending",
-    "approved",
-    "rejected",
-    "expired",
-    "superseded",
-    "executing",
-    "succeeded",
-    "failed",
-    "unknown",
-    "validated",
-    "regressed",
-)
-TRANSITIONS: dict[str, frozenset[str]] = {
-    "pending": frozenset({"approved", "rejected", "expired", "superseded"}),
-    "approved": frozenset({"executing", "superseded"}),
-    "executing": frozenset({"succeeded", "failed", "unknown"}),
-    "succeeded": frozenset({"validated", "regressed"}),
-}
-TERMINAL = frozenset(STATES) - frozenset(TRANSITIONS)
-BUILTIN_SOURCE = "builtin"
-
-
-def adviser_source(adviser: str) -> str:
-    """The ``source`` of an alternative proposal an adviser suggested."""
-    return f"adviser:{adviser}"
-
-
-class Proposal(BaseModel):
-    """A diagnosis and the action proposed for it, waiting for (or past) a decision."""
-
-    id: str
-    status: str = "pending"
-    rule: str
-    playbook: str
-    alert: dict[str, Any]
-    target: dict[str, str]
-    diagnosis: dict[str, Any] = Field(default_factory=dict)
-    action: dict[str, Any] = Field(default_factory=dict)
-    risk: str = "medium"
-    approval: str = "required"
-    expected_outcome: str = ""
-    validation_plan: dict[str, Any] = Field(default_factory=dict)
-    created_at: str
-    expires_at: str
-    decided_by: str | None = None
-    decided_at: str | None = None
-    comment: str | None = None
-    execution: dict[str, Any] = Field(default_factory=dict)
-    validation: dict[str, Any] = Field(default_factory=dict)
-    advice: list[dict[str, Any]] = Field(default_factory=list)
-    alternatives: list[dict[str, Any]] = Field(default_factory=list)
-    source: str = BUILTIN_SOURCE
-    """Who proposed the action: ``builtin`` (the playbook) or ``adviser:<name>`` (an alternative)."""
-    revert_of: str | None = None
-    record_id: str
-    history: list[dict[str, Any]] = Field(default_factory=list)
-
 
 def stored_doc(proposal: Proposal) -> str:
     """The JSON document kept in Redis: the proposal with secrets redacted (env values, tokens, keys),
     so that viewers, records and logs never see them; execution rebuilds exact plans from the cluster."""
     return json.dumps(redact_value(proposal.model_dump(mode="json")))
-
-
-def proposal_id(rule: str, fingerprint: str, starts_at: str, suffix: str = "") -> str:
-    """Deterministic id: a replayed investigation finds the proposal it already made."""
-    digest = hashlib.sha256(f"{rule}\x00{fingerprint}\x00{starts_at}\x00{suffix}".encode()).hexdigest()
-    return "p-" + digest[:20]
-
-
-def iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def parse_iso(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
-def target_key(target: dict[str, str]) -> str:
-    return f"{target.get('kind')}/{target.get('namespace')}/{target.get('name')}"
 
 
 _CREATE = """
@@ -166,7 +88,7 @@ class ProposalStore:
                 PREFIX + proposal.id,
                 STATUS_INDEX + proposal.status,
                 BY_ALERT + proposal.alert.get("fingerprint", ""),
-                BY_TARGET + target_key(proposal.target),
+                BY_TARGET + proposal.target_of().key(),
             ],
             args=[
                 doc,
@@ -226,8 +148,8 @@ class ProposalStore:
         """Whether any proposal was made for the alert (one EXISTS, for the webhook's hot path)."""
         return bool(self.redis.exists(BY_ALERT + fingerprint))
 
-    def ids_for_target(self, target: dict[str, str]) -> builtins.list[str]:
-        return sorted(as_text(member) for member in self.redis.smembers(BY_TARGET + target_key(target)))
+    def ids_for_target(self, target: Target) -> builtins.list[str]:
+        return sorted(as_text(member) for member in self.redis.smembers(BY_TARGET + target.key()))
 
     def count_by_status(self) -> dict[str, int]:
         """Live proposals per state (entries past the retention are pruned first)."""
@@ -255,12 +177,12 @@ class ProposalStore:
             changed = current.model_copy(deep=True)
             mutate(changed)
             if changed.status != current.status:
-                if changed.status not in TRANSITIONS.get(current.status, frozenset()):
+                if not current.status.may_become(changed.status):
                     raise Conflict(
                         f"proposal {proposal_id_} cannot go from {current.status} to {changed.status}"
                     )
                 changed.history.append(
-                    {"at": iso(self.clock()), "from": current.status, "to": changed.status}
+                    {"at": iso(self.clock()), "from": str(current.status), "to": str(changed.status)}
                 )
             doc = stored_doc(changed)
             ok, _ = self._swap(
@@ -284,14 +206,14 @@ class ProposalStore:
     def transition(
         self,
         proposal_id_: str,
-        to: str,
-        expect: Iterable[str],
+        to: ProposalStatus,
+        expect: Iterable[ProposalStatus],
         mutate: Callable[[Proposal], None] | None = None,
     ) -> Proposal:
         """Move to ``to`` only from one of ``expect``; exactly one racing caller wins."""
 
         def apply(proposal: Proposal) -> None:
-            proposal.status = to
+            proposal.status = ProposalStatus(to)
             if mutate is not None:
                 mutate(proposal)
 
@@ -299,7 +221,7 @@ class ProposalStore:
 
     def due_for_expiry(self, now: datetime, limit: int = 500) -> builtins.list[str]:
         due = []
-        for member in self.redis.zrange(STATUS_INDEX + "pending", 0, -1):
+        for member in self.redis.zrange(STATUS_INDEX + ProposalStatus.pending, 0, -1):
             pid = as_text(member)
             try:
                 proposal = self.get(pid)
@@ -310,11 +232,3 @@ class ProposalStore:
             if len(due) >= limit:
                 break
         return due
-
-
-def expiry_after(now: datetime, seconds: int) -> str:
-    return iso(now + timedelta(seconds=seconds))
-
-
-def to_json(proposal: Proposal) -> dict[str, Any]:
-    return json.loads(proposal.model_dump_json())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import redis
-from rq import Callback, Queue, Retry
+from rq import Queue, Retry
 
 ALERTS = "alerts"
 ACTIONS = "actions"
@@ -41,8 +41,3 @@ def rq_options(options: dict[str, Any]) -> dict[str, Any]:
     if "job_timeout" in renamed:
         renamed["timeout"] = renamed.pop("job_timeout")
     return renamed
-
-
-def execute_failure_callback() -> Callback:
-    """Called by RQ when an execute job fails or its worker dies mid-job (abandoned)."""
-    return Callback("workers.runner.jobs.execute_failed")

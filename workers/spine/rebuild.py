@@ -13,8 +13,7 @@ from typing import Any
 
 from workers.errors import ActionRefused, NotFound
 from workers.redaction import contains_redaction, redact_value
-from workers.spine.plans import Plan, bare_template
-from workers.workflows.pod_failure.actions import ACTIONS
+from workers.spine.plans import Action, Plan, bare_template
 
 REVERT = "revert"
 
@@ -24,11 +23,21 @@ def stored(plan: Plan) -> dict[str, Any]:
     return dict(redact_value(plan.to_dict()))
 
 
-def rebuild(kube: Any, action: str, params: dict[str, Any], target: dict[str, str], approved: Plan) -> Plan:
-    """The full plan for ``approved``, computed again from the cluster; refuses when it differs."""
-    if action in ACTIONS:
+def rebuild(
+    kube: Any,
+    action: str,
+    implementation: Action | None,
+    params: dict[str, Any],
+    target: dict[str, str],
+    approved: Plan,
+) -> Plan:
+    """The full plan for ``approved``, computed again from the cluster; refuses when it differs.
+
+    ``implementation`` is the workflow's action named ``action`` (None for a revert or an unknown name).
+    """
+    if implementation is not None:
         evidence = {"owner": {"deployment": approved.name}} if approved.kind == "Deployment" else {}
-        full = ACTIONS[action].plan(kube, target, dict(params), evidence)
+        full = implementation.plan(kube, target, dict(params), evidence)
     elif action == REVERT:
         full = _revert(kube, approved)
     elif not contains_redaction(approved.to_dict()):

@@ -106,7 +106,7 @@ def test_alertmanager_delivers_and_we_queue_exactly_one_investigation(served, co
 
         jobs = Queue("alerts", connection=context.redis).get_jobs()
         assert [(job.func_name, job.args[1]) for job in jobs] == [
-            ("workers.runner.jobs.investigate", "pod-crashloop")
+            ("workers.spine.investigation.investigate_job", "pod-crashloop")
         ]
         assert jobs[0].args[0]["fingerprint"] == crash["alerts"][0]["fingerprint"]
 

@@ -10,7 +10,8 @@ from rq import Queue
 
 from receiver.app import create_app
 from tests.integration.core.conftest import auth, token_book
-from workers.spine.proposals import Proposal, expiry_after, iso
+from workers.clock import expiry_after, iso
+from workers.domain import Proposal
 
 
 def park(context, pid="p-0001", expires_in=3600, fingerprint="fp-1") -> Proposal:
@@ -63,7 +64,9 @@ def test_approve_records_identity_and_queues_execution(client, context) -> None:
     body = response.get_json()
     assert body["status"] == "approved" and body["decided_by"] == "approver-user" and body["comment"] == "go"
     jobs = Queue("actions", connection=context.redis).get_jobs()
-    assert [(job.func_name, job.args) for job in jobs] == [("workers.runner.jobs.execute", ("p-0001",))]
+    assert [(job.func_name, job.args) for job in jobs] == [
+        ("workers.spine.lifecycle.execute_job", ("p-0001",))
+    ]
     record = client.get("/api/v1/records/r-0001", headers=auth("viewer")).get_json()
     approval = [e for e in record["entries"] if e["kind"] == "approval"]
     assert approval and approval[0]["data"]["by"] == "approver-user"

@@ -8,14 +8,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from workers.clock import expiry_after, iso
+from workers.domain import Proposal
 from workers.errors import Conflict, NotFound
-from workers.spine.proposals import Proposal, ProposalStore, expiry_after, iso, proposal_id
+from workers.spine.proposals import ProposalStore
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
 
 def make(store_clock=NOW, **overrides) -> Proposal:
-    pid = overrides.pop("id", proposal_id("r", "fp", "2026-11-25T10:00:00Z"))
+    pid = overrides.pop("id", "p-0123456789abcdef0123")
     fields = {
         "id": pid,
         "rule": "r",

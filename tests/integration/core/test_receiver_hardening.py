@@ -137,7 +137,7 @@ def test_metrics_show_redis_memory_and_records(client, context, redis_conn) -> N
 
 
 def test_alerts_about_the_own_namespace_are_never_acted_on(redis_server, redis_conn) -> None:
-    from workers.runner import jobs
+    from workers.spine import investigation
     from workers.spine.context import install
     from workers.spine.investigation import investigation_id
 
@@ -145,7 +145,7 @@ def test_alerts_about_the_own_namespace_are_never_acted_on(redis_server, redis_c
     context = Context(settings=settings, redis=redis_conn, rules=RuleRegistry(DEFAULT_RULES_DIR))
     install(context)
     own = alert(pod="aiops-worker-1", namespace="aiops")
-    assert jobs.investigate(own, "pod-crashloop") is None
+    assert investigation.investigate_job(own, "pod-crashloop") is None
     record = context.records.get(f"r-{investigation_id('pod-crashloop', own)}")
     skipped = [entry["data"] for entry in record["entries"] if entry["kind"] == "skipped"]
     assert skipped == [{"reason": "namespace aiops is denied by settings"}]

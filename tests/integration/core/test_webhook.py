@@ -32,7 +32,7 @@ def test_firing_alert_is_queued_once(client, redis_conn) -> None:
     assert response.status_code == 202
     assert response.get_json() == {"received": 1, "enqueued": 1, "duplicates": 0, "unmatched": 0}
     jobs = queued(redis_conn)
-    assert [job.func_name for job in jobs] == ["workers.runner.jobs.investigate"]
+    assert [job.func_name for job in jobs] == ["workers.spine.investigation.investigate_job"]
     sent_alert, rule = jobs[0].args
     assert rule == "pod-crashloop" and sent_alert["labels"]["pod"] == "checkout-7d9f-abcde"
     again = post(client, webhook(alert()))
@@ -155,7 +155,7 @@ def test_resolved_alert_queues_supersede_only_when_proposals_exist(client, conte
     context.redis.sadd("aiops:proposals:by-alert:" + resolved["fingerprint"], "p-1")
     response = post(client, webhook({**resolved, "startsAt": "2026-11-25T09:00:00Z"}))
     assert response.get_json()["enqueued"] == 1
-    assert [job.func_name for job in queued(redis_conn)] == ["workers.runner.jobs.alert_resolved"]
+    assert [job.func_name for job in queued(redis_conn)] == ["workers.spine.lifecycle.alert_resolved_job"]
 
 
 def test_counters_reach_metrics(client) -> None:
@@ -190,7 +190,7 @@ def test_several_new_alerts_go_as_one_fan_out_job(client, context, redis_conn) -
     response = post(client, webhook(alert(pod="a-1"), alert(pod="b-1"), alert(pod="c-1")))
     assert response.get_json()["enqueued"] == 3
     jobs = queued(redis_conn)
-    assert [job.func_name for job in jobs] == ["workers.runner.jobs.fan_out"]
+    assert [job.func_name for job in jobs] == ["workers.spine.intake.fan_out_job"]
     batch = jobs[0].args[0]
     assert sorted(item["args"][0]["labels"]["pod"] for item in batch) == ["a-1", "b-1", "c-1"]
 
@@ -200,7 +200,9 @@ def test_several_new_alerts_go_as_one_fan_out_job(client, context, redis_conn) -
 
     assert fan_out(redis_conn, batch) == 3  # run by hand first: the job's own run must not double them
     SimpleWorker([queue], connection=redis_conn).work(burst=True, max_jobs=1, logging_level="WARNING")
-    investigations = [job for job in queued(redis_conn) if job.func_name == "workers.runner.jobs.investigate"]
+    investigations = [
+        job for job in queued(redis_conn) if job.func_name == "workers.spine.investigation.investigate_job"
+    ]
     assert sorted(job.args[0]["labels"]["pod"] for job in investigations) == ["a-1", "b-1", "c-1"]
 
 

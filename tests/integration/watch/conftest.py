@@ -79,13 +79,13 @@ class Watching:
         queue = Queue(queues.ALERTS, connection=self.redis)
         found: list[tuple[str, dict[str, Any]]] = []
         for job in queue.get_jobs():
-            if job.func_name == "workers.runner.jobs.investigate":
+            if job.func_name == "workers.spine.investigation.investigate_job":
                 found.append((job.args[1], job.args[0]))
-            elif job.func_name == "workers.runner.jobs.fan_out":  # several alerts in one intake call
+            elif job.func_name == "workers.spine.intake.fan_out_job":  # several alerts in one intake call
                 found.extend(
                     (item["args"][1], item["args"][0])
                     for item in job.args[0]
-                    if item["func"] == "workers.runner.jobs.investigate"
+                    if item["kind"] == "investigate"
                 )
         return found
 

@@ -10,10 +10,10 @@ from pydantic import BaseModel
 
 from receiver.cli import main as aiops
 from workers import settings_doc
+from workers.domain import Proposal
 from workers.errors import SettingsError
 from workers.integrations.notify.sinks import message
 from workers.settings import Settings, _env_overrides, load_settings
-from workers.spine.proposals import Proposal
 
 ROOT = Path(__file__).resolve().parents[3]
 

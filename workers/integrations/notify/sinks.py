@@ -12,8 +12,8 @@ from typing import Any
 
 import httpx
 
+from workers.domain import Proposal
 from workers.settings import NotifySettings
-from workers.spine.proposals import Proposal
 
 log = logging.getLogger("aiops.notify")
 

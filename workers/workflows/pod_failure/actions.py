@@ -6,7 +6,7 @@ from typing import Any
 
 from workers.errors import ActionRefused
 from workers.redaction import contains_redaction, redact_value
-from workers.spine.plans import Plan, bare_template, container_index, deployment_of
+from workers.spine.plans import Action, Plan, bare_template, container_index, deployment_of
 
 REVISION = "deployment.kubernetes.io/revision"
 
@@ -173,6 +173,6 @@ class AdjustProbe:
         )
 
 
-ACTIONS = {
+ACTIONS: dict[str, Action] = {
     action.name: action for action in (RestartPod(), RollbackDeployment(), RaiseMemoryLimit(), AdjustProbe())
 }

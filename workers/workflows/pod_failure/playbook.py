@@ -7,8 +7,11 @@ reachable; advisers' opinions are attached to the record separately.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+from workers.spine.plans import Action
+from workers.workflows.pod_failure import actions
 from workers.workflows.pod_failure.classifier import classify
 from workers.workflows.pod_failure.model import Diagnosis, ProposedAction
 from workers.workflows.pod_failure.remedies import propose
@@ -18,6 +21,7 @@ class PodFailurePlaybook:
     """Diagnose a failing pod and propose a fix (see docs/runbooks/crashloopbackoff.md)."""
 
     name = "pod-failure"
+    actions: Mapping[str, Action] = actions.ACTIONS
 
     def diagnose(self, evidence: dict[str, Any]) -> Diagnosis:
         """Classify the failure from the evidence dict."""
