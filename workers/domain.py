@@ -122,3 +122,78 @@ class Proposal(BaseModel):
         """The proposal as the API serves it."""
         loaded: dict[str, Any] = json.loads(self.model_dump_json())
         return loaded
+
+
+class Severity(StrEnum):
+    """One scale for every finding of every report, worst first."""
+
+    critical = "critical"
+    high = "high"
+    medium = "medium"
+    low = "low"
+    info = "info"
+
+    @property
+    def rank(self) -> int:
+        """0 for critical, 4 for info: sort by it to put the worst first."""
+        return list(Severity).index(self)
+
+
+class Finding(BaseModel):
+    """One thing a report found, with what shows it and what to do about it."""
+
+    check: str
+    """The check's id, e.g. ``rbac.wildcard`` or ``pods.crashlooping``: stable across weeks."""
+    title: str
+    severity: Severity
+    score: float = 0.0
+    """Ranking within a severity: the check's base score times exposure; higher first."""
+    namespace: str | None = None
+    kind: str | None = None
+    name: str | None = None
+    message: str
+    """What was found, in a sentence, naming the object."""
+    remediation: str = ""
+    """What to do, in a sentence or a command."""
+    evidence: dict[str, Any] = Field(default_factory=dict)
+
+    def key(self) -> str:
+        """What makes a finding "the same" next week: check and object."""
+        return f"{self.check}:{self.kind or ''}/{self.namespace or ''}/{self.name or ''}"
+
+
+class Section(BaseModel):
+    """A part of a report (pods, nodes, RBAC, ...), with its own score and findings."""
+
+    id: str
+    title: str
+    score: float | None = None
+    """0 to 100, higher is better; None when the section could not be produced."""
+    summary: dict[str, Any] = Field(default_factory=dict)
+    """Summary figures a person reads first (counts, rates, percentiles)."""
+    findings: list[Finding] = Field(default_factory=list)
+    unavailable: str | None = None
+    """Why the section is missing or partial (Prometheus unreachable, a list forbidden by RBAC)."""
+
+
+class Report(BaseModel):
+    """A stored report: the weekly health report, the weekly security audit, ..."""
+
+    id: str
+    kind: str
+    """``health`` or ``security``."""
+    period_start: str
+    period_end: str
+    generated_at: str
+    score: float | None = None
+    grade: str | None = None
+    sections: list[Section] = Field(default_factory=list)
+    recommendations: list[str] = Field(default_factory=list)
+    changes: dict[str, Any] = Field(default_factory=dict)
+    """Against the previous report of the same kind: new and resolved findings, figures that moved."""
+    record_id: str | None = None
+
+    def findings(self) -> list[Finding]:
+        """Every finding of every section, worst first."""
+        found = [finding for section in self.sections for finding in section.findings]
+        return sorted(found, key=lambda f: (f.severity.rank, -f.score))
