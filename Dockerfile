@@ -21,7 +21,8 @@ COPY pyproject.toml README.md ./
 COPY receiver ./receiver
 COPY workers ./workers
 COPY rules ./rules
-COPY sandbox ./sandbox
+# No sandbox/: the simulated cluster is for tests and `aiops demo`; serve, worker, cron and watch never import
+# it (tests/e2e/test_wheel.py builds what this stage copies and runs a worker from it).
 RUN python -m pip wheel --wheel-dir /wheels . \
     && python -m venv /opt/aiops \
     && /opt/aiops/bin/pip install --no-index --find-links /wheels aiops-responder \

@@ -6,55 +6,32 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+import subprocess
+import sys
 
 import pytest
 
-from tests.helm.conftest import REPO
+from tests.support.dockerfile import REPO, SANDBOX_VERBS, Stage, parse_dockerfile
 
-DOCKERFILE = REPO / "Dockerfile"
 DOCKERIGNORE = REPO / ".dockerignore"
 BUILD_TOOLS = ("build-essential", "gcc", "g++", "make", "clang", "python3-dev", "libc-dev", "git")
-
-
-@dataclass
-class Stage:
-    base: str
-    name: str | None
-    instructions: list[tuple[str, str]] = field(default_factory=list)
-
-    def all(self, keyword: str) -> list[str]:
-        return [argument for kw, argument in self.instructions if kw == keyword]
-
-
-def _parse() -> tuple[dict[str, str], list[Stage]]:
-    """Global ARGs and the stages, with continuation lines joined and comments dropped."""
-    text = re.sub(r"\\\n", " ", DOCKERFILE.read_text(encoding="utf-8"))
-    args: dict[str, str] = {}
-    stages: list[Stage] = []
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        keyword, _, argument = line.partition(" ")
-        keyword, argument = keyword.upper(), " ".join(argument.split())
-        if keyword == "FROM":
-            match = re.fullmatch(r"(\S+)(?: AS (\S+))?", argument, flags=re.IGNORECASE)
-            assert match, line
-            base = re.sub(r"\$\{(\w+)\}", lambda m: args[m.group(1)], match.group(1))
-            stages.append(Stage(base, match.group(2)))
-        elif keyword == "ARG" and not stages:
-            name, _, default = argument.partition("=")
-            args[name] = default
-        else:
-            assert stages, f"{keyword} before FROM"
-            stages[-1].instructions.append((keyword, argument))
-    return args, stages
+# With `sandbox` unimportable: the modules of the processes the image runs (`aiops serve|worker|cron|watch`)
+# import, so does every other module of the three packages, and `aiops demo` says what is missing.
+WITHOUT_SANDBOX = f"""
+import importlib, pkgutil, sys
+sys.modules["sandbox"] = None
+import receiver.cli, receiver.runtime, workers.runner.worker, workers.runner.jobs, workers.sources.watch
+for package in ("receiver", "workers", "rules"):
+    for info in pkgutil.walk_packages(importlib.import_module(package).__path__, package + "."):
+        if info.name not in {SANDBOX_VERBS!r}:
+            importlib.import_module(info.name)
+sys.exit(receiver.cli.main(["demo"]))
+"""
 
 
 @pytest.fixture(scope="module")
 def stages() -> list[Stage]:
-    return _parse()[1]
+    return parse_dockerfile()[1]
 
 
 def test_two_stages_on_python_311_slim(stages: list[Stage]) -> None:
@@ -107,3 +84,16 @@ def test_build_context_holds_what_the_build_copies(stages: list[Stage]) -> None:
             assert source.rstrip("/") in allowed, source
             assert (REPO / source).exists(), source
     assert not {".venv", ".git", "tests"} & allowed
+
+
+def test_the_image_leaves_the_sandbox_out(stages: list[Stage]) -> None:
+    assert "sandbox" not in stages[0].copied()
+    assert "!sandbox/" not in DOCKERIGNORE.read_text(encoding="utf-8").split()
+
+
+def test_the_image_processes_never_import_the_sandbox() -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", WITHOUT_SANDBOX], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert result.stderr.startswith("aiops: `aiops demo` needs the sandbox package"), result.stderr

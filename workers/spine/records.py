@@ -124,10 +124,6 @@ def parse_since(text: str, now: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def record_id_for(proposal_or_investigation_id: str) -> str:
-    return "r-" + proposal_or_investigation_id.split("-", 1)[-1]
-
-
 class RecordStore:
     """Append entries to, and read, audit records."""
 
