@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 import time
@@ -15,7 +14,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sandbox import errors, podstatus
+from sandbox import errors, paging, podstatus
 from sandbox.controllers import Controllers
 from sandbox.logs import read_log
 from sandbox.resources import ResourceType, by_path, discovery_document, version_info
@@ -78,6 +77,7 @@ class Api:
         metrics: Callable[[], str],
     ) -> None:
         self.store = store
+        self.controllers = controllers
         self.writer = Writer(store, controllers)
         self.server_address = server_address
         self.metrics = metrics
@@ -94,6 +94,8 @@ class Api:
 
     def _handle(self, req: Request) -> Response:
         path = "/" + req.path.strip("/")
+        with self.store.lock:  # controllers driven by the clock catch up before anyone looks
+            self.controllers.sync()
         if path == "/metrics":
             return Response(200, self.metrics(), "text/plain; version=0.0.4; charset=utf-8")
         if path in ("/healthz", "/readyz", "/livez"):
@@ -237,25 +239,58 @@ class Api:
         return [obj for obj in items if labels(obj) and fields(obj)]
 
     def list_objects(self, rtype: ResourceType, ns: str | None, query: dict[str, str]) -> dict[str, Any]:
-        """A ``{Kind}List`` of the matching objects, paginated by ``limit`` / ``continue``."""
-        items = self._select(rtype, ns, query)
-        metadata: dict[str, Any] = {"resourceVersion": self.store.resource_version}
-        offset = 0
-        if query.get("continue"):
-            try:
-                offset = int(json.loads(base64.urlsafe_b64decode(query["continue"]))["offset"])
-            except (ValueError, KeyError, TypeError) as exc:
-                raise errors.BadRequest("continue key is not valid") from exc
-        limit = int(query.get("limit") or 0)
-        page = items[offset : offset + limit] if limit > 0 else items[offset:]
-        if limit > 0 and offset + limit < len(items):
-            token = json.dumps({"offset": offset + limit}).encode()
-            metadata["continue"] = base64.urlsafe_b64encode(token).decode()
-            metadata["remainingItemCount"] = len(items) - offset - limit
-        for item in page:
+        """A ``{Kind}List`` of the matching objects, or one page of it (see ``sandbox.paging``)."""
+        limit = paging.parse_limit(query.get("limit"))
+        cursor = paging.decode(query["continue"]) if query.get("continue") else None
+        if cursor is not None and query.get("resourceVersion") not in (None, "", "0"):
+            raise errors.BadRequest("specifying resource version is not allowed when using continue")
+        now, version = self.store.clock.time(), int(self.store.resource_version)
+        if cursor is not None:
+            paging.check_fresh(cursor, self.store, now)
+        if limit == 0 and cursor is None:
+            items = self._select(rtype, ns, query)
+            metadata: dict[str, Any] = {"resourceVersion": str(version)}
+        else:
+            items, metadata = self._page(rtype, ns, query, limit, cursor, now, version)
+        for item in items:
             item.pop("apiVersion", None)
             item.pop("kind", None)
-        return {"kind": rtype.list_kind, "apiVersion": rtype.api_version, "metadata": metadata, "items": page}
+        kinds = {"kind": rtype.list_kind, "apiVersion": rtype.api_version}
+        return {**kinds, "metadata": metadata, "items": items}
+
+    def _page(
+        self,
+        rtype: ResourceType,
+        ns: str | None,
+        query: dict[str, str],
+        limit: int,
+        cursor: paging.Cursor | None,
+        now: float,
+        version: int,
+    ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        labels = label_matcher(query.get("labelSelector"))
+        fields = field_matcher(query.get("fieldSelector"), rtype.kind)
+        # Only a pod's status is computed by its view; other fields can be matched on the stored object.
+        raw_fields = rtype.kind != "Pod" or "status." not in (query.get("fieldSelector") or "")
+        snapshot = cursor.resource_version if cursor is not None and cursor.resource_version > 0 else version
+        after = cursor.after if cursor is not None else None
+        page = paging.read_page(
+            self.store,
+            rtype,
+            ns,
+            snapshot,
+            after,
+            limit,
+            keep=lambda obj: bool(labels(obj) and (not raw_fields or fields(obj))),
+            view=lambda obj: podstatus.view(self.store, rtype, obj),
+            keep_view=None if raw_fields else lambda obj: bool(fields(obj)),
+        )
+        metadata: dict[str, Any] = {"resourceVersion": str(snapshot)}
+        if page.more:
+            metadata["continue"] = paging.encode(paging.Cursor(snapshot, page.last_key, now))
+            if not (query.get("labelSelector") or query.get("fieldSelector")):
+                metadata["remainingItemCount"] = page.remaining
+        return page.items, metadata
 
     def _delete_collection(
         self, rtype: ResourceType, ns: str | None, query: dict[str, str], dry_run: bool

@@ -9,6 +9,8 @@ New pods get their behaviour from the scenario's outcomes, evaluated against the
 
 from __future__ import annotations
 
+import functools
+import logging
 import random
 from typing import Any
 
@@ -18,6 +20,7 @@ from sandbox.rollouts import controller_of, owner_ref, revision
 from sandbox.store import ObjectStore, clone
 from sandbox.units import normalize, rfc3339
 
+log = logging.getLogger(__name__)
 POD, EVENT, NODE = of_kind("Pod"), of_kind("Event"), of_kind("Node")
 RS, CONFIGMAP = of_kind("ReplicaSet"), of_kind("ConfigMap")
 _ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
@@ -78,6 +81,10 @@ def apply_defaults(rtype: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
     if rtype.kind == "Namespace":
         obj["metadata"].setdefault("labels", {})["kubernetes.io/metadata.name"] = obj["metadata"]["name"]
         obj.setdefault("status", {}).setdefault("phase", "Active")
+    if rtype.kind == "HorizontalPodAutoscaler":  # autoscaling/v2 defaults, next to its controller
+        from sandbox import hpa
+
+        hpa.apply_defaults(obj)
     return obj
 
 
@@ -172,6 +179,7 @@ class Controllers:
             revision(rs),
             lambda name: self.store.get(CONFIGMAP, namespace, name) is not None,
         )
+        b.ready_delay_s = rollouts.ready_delay(self, rs)  # a progressive rollout's pods turn Ready late
         if b.state == "config_error" and not b.message:
             container: dict[str, Any] = next(
                 (c for c in spec.get("containers", []) if c["name"] == b.container), {}
@@ -306,3 +314,27 @@ class Controllers:
             self.remove_pod(obj)
         else:
             self.store.delete(rtype, *self.store.key(obj))
+
+    # --- controllers driven by the clock, not by a write: HPA (sandbox/hpa.py), PodDisruptionBudget
+    # status (sandbox/disruption.py), ClusterRole aggregation (sandbox/aggregation.py) --------------
+    @functools.cached_property
+    def timed(self) -> list[Any]:
+        from sandbox import aggregation, disruption, hpa
+
+        return [
+            rollouts.ProgressController(self),  # progressive rollouts move on with the clock
+            hpa.HorizontalController(self),
+            disruption.DisruptionController(self),
+            aggregation.AggregationController(self),
+        ]
+
+    def sync(self) -> None:
+        """Run the clock-driven controllers; the API calls this before it serves each request.
+
+        A failure is logged and leaves the API serving, as a crashed controller leaves an API server.
+        """
+        for controller in self.timed:
+            try:
+                controller.sync()
+            except Exception:
+                log.exception("sandbox %s failed", type(controller).__name__)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from sandbox import podstatus
+from sandbox import load, podstatus
 from sandbox.resources import of_kind
 from sandbox.store import ObjectStore
 from sandbox.units import parse_quantity, parse_time
@@ -127,7 +127,6 @@ def _pod_series(x: Exposition, store: ObjectStore, pod: dict[str, Any], now: flo
     )
     for condition in ("true", "false", "unknown"):
         x.add("kube_pod_status_ready", {**base, "condition": condition}, int(ready.lower() == condition))
-    behaviour = store.behaviours.get(meta.get("uid", ""))
     statuses = {c["name"]: c for c in status.get("containerStatuses") or []}
     for container in spec.get("containers") or []:
         labels = {**base, "container": container["name"]}
@@ -142,7 +141,9 @@ def _pod_series(x: Exposition, store: ObjectStore, pod: dict[str, Any], now: flo
         _container_series(x, labels, cs)
         state = cs.get("state") or {}
         if "running" in state or "CrashLoopBackOff" in str(state.get("waiting")):
-            _cadvisor_series(x, pod, container, cs, usage=_usage(pod, container, behaviour), now=now)
+            usage = container_usage(store, pod, container)
+            counter = load.model(store).cpu_seconds(meta.get("uid", ""), container["name"])
+            _cadvisor_series(x, pod, container, cs, usage=usage, now=now, cpu_seconds=counter)
 
 
 def _container_series(x: Exposition, labels: dict[str, Any], cs: dict[str, Any]) -> None:
@@ -191,7 +192,9 @@ def _cadvisor_series(
     *,
     usage: dict[str, float],
     now: float,
+    cpu_seconds: float | None = None,
 ) -> None:
+    """``cpu_seconds``: the counter when the usage model integrates it (fixed-load workloads)."""
     meta = pod["metadata"]
     started = (
         (cs.get("state") or {}).get("running", {}).get("startedAt")
@@ -210,7 +213,8 @@ def _cadvisor_series(
         "pod": meta["name"],
     }
     x.add("container_memory_working_set_bytes", labels, usage["memory"])
-    x.add("container_cpu_usage_seconds_total", labels, round(usage["cpu"] * elapsed, 6))
+    counter = usage["cpu"] * elapsed if cpu_seconds is None else cpu_seconds
+    x.add("container_cpu_usage_seconds_total", labels, round(counter, 6))
     limits = (container.get("resources") or {}).get("limits") or {}
     if "memory" in limits:
         x.add("container_spec_memory_limit_bytes", labels, parse_quantity(limits["memory"]))
@@ -254,17 +258,6 @@ def _workload_series(x: Exposition, store: ObjectStore) -> None:
         x.add(
             "kube_replicaset_status_ready_replicas", labels, (rs.get("status") or {}).get("readyReplicas", 0)
         )
-    for hpa in store.items(of_kind("HorizontalPodAutoscaler")):
-        meta, spec, status = hpa["metadata"], hpa.get("spec") or {}, hpa.get("status") or {}
-        labels = {"namespace": meta["namespace"], "horizontalpodautoscaler": meta["name"]}
-        x.add("kube_horizontalpodautoscaler_spec_min_replicas", labels, spec.get("minReplicas", 1))
-        x.add("kube_horizontalpodautoscaler_spec_max_replicas", labels, spec.get("maxReplicas", 1))
-        x.add(
-            "kube_horizontalpodautoscaler_status_current_replicas", labels, status.get("currentReplicas", 0)
-        )
-        x.add(
-            "kube_horizontalpodautoscaler_status_desired_replicas", labels, status.get("desiredReplicas", 0)
-        )
 
 
 def _node_series(x: Exposition, store: ObjectStore) -> None:
@@ -302,8 +295,154 @@ def _node_series(x: Exposition, store: ObjectStore) -> None:
         _resources(x, "kube_node_status_allocatable", {"node": name}, status.get("allocatable"))
 
 
-def render(store: ObjectStore) -> str:
-    """The whole exposition for one scrape."""
+# --- usage for the metrics API, and the HPA and PodDisruptionBudget series ------------------------
+def container_usage(store: ObjectStore, pod: dict[str, Any], container: dict[str, Any]) -> dict[str, float]:
+    """A container's usage now (``cpu`` cores, ``memory`` bytes), as cAdvisor and the metrics API see it.
+
+    A pod of a fixed-load workload (``sandbox.load``) uses its share of the load; any other pod its
+    ``usage-*`` annotations, its outcome case, or a fraction of its requests.
+    """
+    meta = pod["metadata"]
+    usage = _usage(pod, container, store.behaviours.get(meta.get("uid", "")))
+    share = load.model(store).share(meta.get("uid", ""), container["name"])
+    if share is not None:
+        usage["cpu"] = share
+    return usage
+
+
+_METRIC_SOURCES = {
+    "Object": "object",
+    "Pods": "pods",
+    "Resource": "resource",
+    "ContainerResource": "containerResource",
+    "External": "external",
+}
+_TARGET_TYPES = (("value", "value"), ("averageValue", "average"), ("averageUtilization", "utilization"))
+
+
+def _metric_values(metric: dict[str, Any], section: str) -> list[tuple[str, str, float]]:
+    """(metric_name, metric_target_type, value) of an HPA metric's target or current, as in KSM."""
+    kind = metric.get("type") or ""
+    if kind not in _METRIC_SOURCES:
+        return []
+    source = metric.get(_METRIC_SOURCES[kind]) or {}
+    named = source if kind in ("Resource", "ContainerResource") else source.get("metric") or {}
+    values = source.get(section) or {}
+    return [
+        (named.get("name", ""), label, parse_quantity(values[key]))
+        for key, label in _TARGET_TYPES
+        if values.get(key) is not None
+    ]
+
+
+def _autoscaling_series(x: Exposition, store: ObjectStore) -> None:
+    """kube-state-metrics v2 series of HorizontalPodAutoscalers and PodDisruptionBudgets."""
+    for hpa in store.items(of_kind("HorizontalPodAutoscaler")):
+        meta, spec, status = hpa["metadata"], hpa.get("spec") or {}, hpa.get("status") or {}
+        labels = {"namespace": meta["namespace"], "horizontalpodautoscaler": meta["name"]}
+        ref = spec.get("scaleTargetRef") or {}
+        x.add(
+            "kube_horizontalpodautoscaler_info",
+            {**labels, "scaletargetref_api_version": ref.get("apiVersion", ""),
+             "scaletargetref_kind": ref.get("kind", ""), "scaletargetref_name": ref.get("name", "")},
+            1,
+        )  # fmt: skip
+        x.add("kube_horizontalpodautoscaler_metadata_generation", labels, meta.get("generation", 1))
+        x.add("kube_horizontalpodautoscaler_spec_min_replicas", labels, spec.get("minReplicas", 1))
+        x.add("kube_horizontalpodautoscaler_spec_max_replicas", labels, spec.get("maxReplicas", 1))
+        for family, metrics, section in (
+            ("spec_target_metric", spec.get("metrics") or [], "target"),
+            ("status_target_metric", status.get("currentMetrics") or [], "current"),
+        ):
+            for metric in metrics:
+                for name, target_type, value in _metric_values(metric, section):
+                    metric_labels = {**labels, "metric_name": name, "metric_target_type": target_type}
+                    x.add(f"kube_horizontalpodautoscaler_{family}", metric_labels, value)
+        for key, suffix in (("currentReplicas", "current_replicas"), ("desiredReplicas", "desired_replicas")):
+            x.add(f"kube_horizontalpodautoscaler_status_{suffix}", labels, status.get(key, 0))
+        for condition in status.get("conditions") or []:
+            for state in ("true", "false", "unknown"):
+                x.add(
+                    "kube_horizontalpodautoscaler_status_condition",
+                    {**labels, "condition": condition["type"], "status": state},
+                    int(condition.get("status", "Unknown").lower() == state),
+                )
+    for pdb in store.items(of_kind("PodDisruptionBudget")):
+        meta, status = pdb["metadata"], pdb.get("status") or {}
+        labels = {"namespace": meta["namespace"], "poddisruptionbudget": meta["name"]}
+        x.add("kube_poddisruptionbudget_created", labels, parse_time(meta["creationTimestamp"]))
+        for key, suffix in (
+            ("currentHealthy", "current_healthy"),
+            ("desiredHealthy", "desired_healthy"),
+            ("disruptionsAllowed", "pod_disruptions_allowed"),
+            ("expectedPods", "expected_pods"),
+            ("observedGeneration", "observed_generation"),
+        ):
+            x.add(f"kube_poddisruptionbudget_status_{suffix}", labels, status.get(key, 0))
+
+
+def label_name(key: str) -> str:
+    """A label key as kube-state-metrics names it: ``pod-template-hash`` -> ``label_pod_template_hash``."""
+    return "label_" + "".join(c if c.isalnum() or c == "_" else "_" for c in key)
+
+
+def _rollout_series(x: Exposition, store: ObjectStore) -> None:
+    """kube-state-metrics series the rollout gate and the reports join on (pod labels, conditions, strategy).
+
+    ``kube_pod_labels`` carries every pod label, as kube-state-metrics does with
+    ``--metric-labels-allowlist=pods=[*]``; ``kube_pod_container_state_started`` is the start time of
+    each running container.
+    """
+    from sandbox import rolling
+
+    for pod in store.items(of_kind("Pod")):
+        meta = pod["metadata"]
+        base = {"namespace": meta["namespace"], "pod": meta["name"], "uid": meta.get("uid", "")}
+        labels = {label_name(k): v for k, v in sorted((meta.get("labels") or {}).items())}
+        x.add("kube_pod_labels", {**base, **labels}, 1)
+        view = podstatus.view(store, of_kind("Pod"), pod)
+        for cs in (view.get("status") or {}).get("containerStatuses") or []:
+            started = ((cs.get("state") or {}).get("running") or {}).get("startedAt")
+            if started:
+                labels = {**base, "container": cs["name"]}
+                x.add("kube_pod_container_state_started", labels, parse_time(started))
+    for dep in store.items(of_kind("Deployment")):
+        meta, status = dep["metadata"], dep.get("status") or {}
+        labels = {"namespace": meta["namespace"], "deployment": meta["name"]}
+        for condition in status.get("conditions") or []:
+            for value in ("true", "false", "unknown"):
+                x.add(
+                    "kube_deployment_status_condition",
+                    {
+                        **labels,
+                        "reason": condition.get("reason", ""),
+                        "condition": condition["type"],
+                        "status": value,
+                    },
+                    int(condition.get("status", "Unknown").lower() == value),
+                )
+        if (dep["spec"].get("strategy") or {}).get("type", "RollingUpdate") == "RollingUpdate":
+            # As kube-state-metrics: each value scaled on its own, without the fencepost rule.
+            strategy = dep["spec"].get("strategy", {}).get("rollingUpdate") or {}
+            replicas = dep["spec"].get("replicas", 1)
+            for key, round_up in (("maxSurge", True), ("maxUnavailable", False)):
+                amount = rolling.scaled_value(strategy.get(key, "25%"), replicas, round_up)
+                suffix = "max_surge" if key == "maxSurge" else "max_unavailable"
+                x.add(f"kube_deployment_spec_strategy_rollingupdate_{suffix}", labels, amount)
+    for rs in store.items(of_kind("ReplicaSet")):
+        labels = {"namespace": rs["metadata"]["namespace"], "replicaset": rs["metadata"]["name"]}
+        x.add("kube_replicaset_status_replicas", labels, (rs.get("status") or {}).get("replicas", 0))
+
+
+def _traffic_text(store: ObjectStore, scenario: dict[str, Any], now: float) -> str:
+    """``http_requests_total`` and ``http_request_duration_seconds`` (sandbox/traffic.py), as text."""
+    from sandbox import traffic
+
+    return traffic.exposition(store, scenario, now)
+
+
+def render(store: ObjectStore, scenario: dict[str, Any] | None = None) -> str:
+    """The whole exposition for one scrape (``scenario``: the parsed scenario.yaml, for traffic)."""
     x = Exposition()
     with store.lock:
         now = store.clock.time()
@@ -311,5 +450,8 @@ def render(store: ObjectStore) -> str:
         for pod in store.items(pod_type):
             _pod_series(x, store, podstatus.view(store, pod_type, pod), now)
         _workload_series(x, store)
+        _autoscaling_series(x, store)
         _node_series(x, store)
-    return x.text()
+        _rollout_series(x, store)
+        extra = _traffic_text(store, scenario or {}, now)
+    return x.text() + extra

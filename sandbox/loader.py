@@ -43,6 +43,8 @@ DEFAULT_NODE = {
 }  # fmt: skip
 
 
+_SAFE_LOADER = yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader
+"""libyaml's safe loader when present: ten times faster on generated 5,000-pod clusters."""
 _PARSED: dict[tuple[str, int, int], list[Any]] = {}
 """Parsed manifest files by (path, mtime, size): tests load the same scenario many times."""
 
@@ -51,7 +53,7 @@ def _parse(path: Path) -> list[Any]:
     stat = path.stat()
     key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
     if key not in _PARSED:
-        _PARSED[key] = list(yaml.safe_load_all(path.read_text()))
+        _PARSED[key] = list(yaml.load_all(path.read_text(), Loader=_SAFE_LOADER))
     parsed: list[Any] = clone(_PARSED[key])
     return parsed
 
@@ -171,18 +173,33 @@ def load_into(directory: Path, store: ObjectStore, controllers: Controllers) -> 
     return data
 
 
+def _unschedulable(pod: dict[str, Any]) -> bool:
+    """A pod the scheduler could not place (``PodScheduled`` False): it stays Pending as written."""
+    conditions = (pod.get("status") or {}).get("conditions") or []
+    return any(c.get("type") == "PodScheduled" and c.get("status") == "False" for c in conditions)
+
+
+def _owner_uids(store: ObjectStore, kind: str) -> set[str]:
+    """The uids that objects of ``kind`` name as owners, gathered once (per owner is quadratic)."""
+    refs = (o["metadata"].get("ownerReferences") or [] for o in store.items(of_kind(kind)))
+    return {ref.get("uid", "") for group in refs for ref in group}
+
+
 def _start_workloads(store: ObjectStore, controllers: Controllers) -> None:
     """Give manifest pods without a status a running behaviour, and create what workloads lack."""
     for pod in store.items(of_kind("Pod")):
-        if not (pod.get("status") or {}).get("containerStatuses"):
+        if not (pod.get("status") or {}).get("containerStatuses") and not _unschedulable(pod):
             admitted = controllers.admit_pod(pod)
             pod["spec"], pod["status"] = admitted["spec"], admitted["status"]
             controllers.pod_started(store.update(of_kind("Pod"), pod))
+    pod_owners = _owner_uids(store, "Pod")
     for rs in store.items(of_kind("ReplicaSet")):
-        if not rs.get("status") or (rs["spec"].get("replicas", 1) and not store.owned_by(of_kind("Pod"), rs)):
+        orphaned = rs["spec"].get("replicas", 1) and rs["metadata"]["uid"] not in pod_owners
+        if not rs.get("status") or orphaned:
             controllers.reconcile_replicaset(rs)
+    rs_owners = _owner_uids(store, "ReplicaSet")
     for dep in store.items(of_kind("Deployment")):
-        if not store.owned_by(of_kind("ReplicaSet"), dep):
+        if dep["metadata"]["uid"] not in rs_owners:
             rollouts.reconcile(controllers, dep)
         elif not dep.get("status"):
             rollouts.update_status(controllers, dep, None)

@@ -119,8 +119,14 @@ def find_binary(*names: str) -> str | None:
     return None
 
 
-def start_prometheus(workdir: Path, scrape_targets: list[str], scrape_interval: str = "1s") -> BinaryServer:
-    """A real Prometheus scraping ``scrape_targets`` (host:port) as job kube-state-metrics."""
+def start_prometheus(
+    workdir: Path, scrape_targets: list[str], scrape_interval: str = "1s", data_dir: Path | None = None
+) -> BinaryServer:
+    """A real Prometheus scraping ``scrape_targets`` (host:port) as job kube-state-metrics.
+
+    ``data_dir``: the TSDB directory (default ``workdir/data``), e.g. one that
+    ``sandbox.history.backfill`` filled with days of history before this start.
+    """
     binary = find_binary("prometheus")
     if binary is None:
         raise RuntimeError("prometheus is not installed (apt-get install -y prometheus)")
@@ -136,7 +142,7 @@ def start_prometheus(workdir: Path, scrape_targets: list[str], scrape_interval: 
     argv = [
         binary,
         f"--config.file={workdir / 'prometheus.yml'}",
-        f"--storage.tsdb.path={workdir / 'data'}",
+        f"--storage.tsdb.path={data_dir or workdir / 'data'}",
         f"--web.listen-address=127.0.0.1:{port}",
         "--web.enable-lifecycle",
         "--log.level=warn",

@@ -86,7 +86,8 @@ def _container_status(pod: dict[str, Any], b: PodBehaviour, c: dict[str, Any], n
     else:
         restarts = b.restarts(now) if b.applies_to(name) else 0
         running = {"startedAt": rfc3339(b.started + 2)}
-        status.update(restartCount=restarts, ready=True, started=True, state={"running": running})
+        ready = now >= b.started + b.ready_delay_s  # the readiness probe passes after the rollout step
+        status.update(restartCount=restarts, ready=ready, started=True, state={"running": running})
     if state not in ("image_pull", "config_error"):
         status["imageID"] = f"{image.split(':')[0]}@sha256:{_digest(image)}"
         status.setdefault("containerID", f"containerd://{_digest(pod['metadata']['uid'], name)}")
@@ -104,6 +105,7 @@ def render_pod(
     ready = all(c["ready"] for c in containers)
     not_ready = [c["name"] for c in containers if not c["ready"]]
     since = rfc3339(b.started)
+    ready_since = rfc3339(b.started + b.ready_delay_s) if ready else since
     conditions = []
     for kind in ("PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady", "PodScheduled"):
         ok = ready or kind not in ("Ready", "ContainersReady")
@@ -111,7 +113,7 @@ def render_pod(
             "type": kind,
             "status": "True" if ok else "False",
             "lastProbeTime": None,
-            "lastTransitionTime": since,
+            "lastTransitionTime": ready_since if kind in ("Ready", "ContainersReady") else since,
         }
         if not ok:
             condition.update(

@@ -29,6 +29,8 @@ class ResourceType:
     has_status: bool = False
     subresources: tuple[str, ...] = ()
     categories: tuple[str, ...] = ()
+    custom: bool = False
+    """A CRD's kind: kubernetes-validate has no schema for it, so its objects are stored unvalidated."""
 
     @property
     def api_version(self) -> str:
@@ -54,6 +56,7 @@ class ResourceType:
             "Job",
             "CronJob",
             "PodDisruptionBudget",
+            "ScaledObject",
         }
 
 
@@ -93,13 +96,21 @@ RESOURCES: tuple[ResourceType, ...] = (
         ("status",),
         _ALL,
     ),
-    ResourceType("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", True, ("pdb",), True),
+    ResourceType(
+        "policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", True, ("pdb",), True, ("status",)
+    ),
     ResourceType("networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies", True, ("netpol",)),
     ResourceType("networking.k8s.io", "v1", "Ingress", "ingresses", True, ("ing",), True),
     ResourceType("rbac.authorization.k8s.io", "v1", "Role", "roles"),
     ResourceType("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings"),
     ResourceType("rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles", False),
     ResourceType("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding", "clusterrolebindings", False),
+    # Aggregated APIs register here; ``v1beta1.metrics.k8s.io`` Available is what an HPA needs.
+    ResourceType("apiregistration.k8s.io", "v1", "APIService", "apiservices", False, (), True, ("status",)),
+    # KEDA's CRD, stored as plain data so that workflows can see which workloads KEDA scales.
+    ResourceType(
+        "keda.sh", "v1alpha1", "ScaledObject", "scaledobjects", True, ("so",), True, ("status",), custom=True
+    ),
 )
 
 _BY_KIND = {r.kind: r for r in RESOURCES}

@@ -42,6 +42,8 @@ class PodBehaviour:
     usage: dict[str, Any] = field(default_factory=dict)
     restart_period_s: float = DEFAULT_RESTART_PERIOD_S
     initial_restarts: int | None = None
+    ready_delay_s: float = 0.0
+    """Seconds after the pod starts until its running containers turn Ready (the rollout step)."""
     started: float = 0.0
     deleted: float | None = None
 
@@ -94,6 +96,23 @@ def check(data: Any, source: str) -> list[str]:
             problems.append(f"{where}: deployment must be written namespace/name")
         for j, case in enumerate(outcome["cases"]):
             problems += _check_case(case, f"{where}.cases[{j}]")
+    from sandbox import hpa  # the ``hpa:`` settings of the HPA controller (imported late: hpa imports us)
+
+    problems += hpa.check(data.get("hpa"), f"{source}: hpa")
+    problems += _check_rollouts_traffic_history(data, source)
+    return problems
+
+
+def _check_rollouts_traffic_history(data: dict[str, Any], source: str) -> list[str]:
+    """The ``rollout_step_seconds``, ``traffic:`` and ``history:`` keys (rollouts, traffic, history)."""
+    from sandbox import history, traffic  # imported late: both read scenario data shaped here
+
+    problems = []
+    step = data.get("rollout_step_seconds", 0)
+    if isinstance(step, bool) or not isinstance(step, int | float) or step < 0:
+        problems.append(f"{source}: rollout_step_seconds must be a number of seconds >= 0")
+    problems += traffic.check(data.get("traffic"), f"{source}: traffic")
+    problems += history.check(data.get("history"), f"{source}: history")
     return problems
 
 

@@ -122,7 +122,9 @@ class SandboxCluster:
         self.store = ObjectStore(self.clock)
         self.scenario: dict[str, Any] = {}
         self.controllers = Controllers(self.store, self.scenario, rng)
-        self.api = Api(self.store, self.controllers, self._address, lambda: exporter.render(self.store))
+        self.api = Api(
+            self.store, self.controllers, self._address, lambda: exporter.render(self.store, self.scenario)
+        )
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._tls_dir: Path | None = None
