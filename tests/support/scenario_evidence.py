@@ -72,7 +72,8 @@ def scenario_dirs(root: Path = SCENARIOS_DIR, *, with_expect: bool = True) -> li
     for path in sorted(p for p in root.iterdir() if p.is_dir()):
         spec = path / "scenario.yaml"
         data = yaml.safe_load(spec.read_text(encoding="utf-8")) if spec.exists() else None
-        if not with_expect or ((data or {}).get("expect") or {}).get("alert"):
+        expect = (data or {}).get("expect") or {}
+        if not with_expect or (expect.get("alert") and expect.get("category")):
             found.append(path)
     return found
 
