@@ -127,7 +127,8 @@ def install(app: Flask, context: Context) -> None:
 
 
 def webhook_latency() -> Histogram:
-    return current_app.extensions["aiops.webhook_latency"]
+    latency: Histogram = current_app.extensions["aiops.webhook_latency"]  # set by install()
+    return latency
 
 
 @blueprint.get("/metrics")

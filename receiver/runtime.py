@@ -90,7 +90,7 @@ def gunicorn_application(settings: Settings, host: str, port: int, load: Callabl
     """The gunicorn server `aiops serve` runs (gthread workers as settings.server says) around ``load()``."""
     from gunicorn.app.base import BaseApplication
 
-    class Gunicorn(BaseApplication):  # type: ignore[misc]
+    class Gunicorn(BaseApplication):  # type: ignore[misc]  # gunicorn ships no types: its base class is Any
         def load_config(self) -> None:
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", settings.server.workers)

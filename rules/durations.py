@@ -20,10 +20,11 @@ _UNIT_SECONDS = {"d": 86_400, "h": 3_600, "m": 60, "s": 1}
 _EXAMPLES = "e.g. 90s, 2m, 1h, 1h30m, 7d"
 
 
-def parse_duration(text: str) -> int:
+def parse_duration(text: object) -> int:
     """Return the number of seconds in ``text`` (``"1h30m"`` -> 5400).
 
-    Raises ``ValueError`` with a message that says what was wrong and shows valid examples.
+    Raises ``ValueError`` with a message that says what was wrong and shows valid examples (a value that
+    is not a string included: rule validators hand over whatever the YAML held).
     """
     if not isinstance(text, str):
         raise ValueError(f"a duration must be a string with a unit ({_EXAMPLES}), got {text!r}")

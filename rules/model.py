@@ -92,7 +92,7 @@ def _template(promql: bool) -> Callable[[str], str]:
 
 def _duration(minimum: int) -> Callable[[object], object]:
     def check(value: object) -> object:
-        seconds = parse_duration(value)  # type: ignore[arg-type]  # parse_duration reports non-strings
+        seconds = parse_duration(value)
         if seconds < minimum:
             raise ValueError(f"duration {value!r} must be at least {minimum}s")
         return value

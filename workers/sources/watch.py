@@ -16,12 +16,13 @@ import queue
 import random
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import redis
 from kubernetes import watch
+from kubernetes.client import CoreV1Api
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config import ConfigException
 
@@ -259,7 +260,7 @@ class PodWatcher:
             log.warning("%s not counted: %s", name, exc)
 
     # --- one thread per scope: list, then watch --------------------------------------------------
-    def _produce(self, core: Any, cursor: _Cursor) -> None:
+    def _produce(self, core: CoreV1Api, cursor: _Cursor) -> None:
         backoff = _Backoff(self.settings.backoff_max_s)
         while not self.stopping.is_set():
             try:
@@ -295,14 +296,16 @@ class PodWatcher:
         self._count("watch_errors_total")
         self.stopping.wait(delay)
 
-    def _call(self, core: Any, scope: str | None) -> tuple[Any, tuple[Any, ...], dict[str, Any]]:
+    def _call(
+        self, core: CoreV1Api, scope: str | None
+    ) -> tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]:
         if scope is not None:
             return core.list_namespaced_pod, (scope,), {}
         deny = self.context.settings.namespaces.deny
         selector = ",".join(f"metadata.namespace!={name}" for name in deny)
         return core.list_pod_for_all_namespaces, (), ({"field_selector": selector} if selector else {})
 
-    def _list(self, core: Any, scope: str | None) -> tuple[list[dict[str, Any]], str]:
+    def _list(self, core: CoreV1Api, scope: str | None) -> tuple[list[dict[str, Any]], str]:
         """Every pod of the scope, page by page, and the resourceVersion to watch from."""
         func, args, kwargs = self._call(core, scope)
         timeout = self.context.kube.timeout_s
@@ -324,7 +327,7 @@ class PodWatcher:
             raise ValueError("the pod list carried no resourceVersion")
         return pods, version
 
-    def _stream(self, core: Any, cursor: _Cursor) -> int:
+    def _stream(self, core: CoreV1Api, cursor: _Cursor) -> int:
         """Watch from ``cursor.version`` until the server ends the request; advances the cursor.
 
         Returns how many events (bookmarks included) the request delivered.

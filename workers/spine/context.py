@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING
 
 import redis
 
@@ -23,6 +23,10 @@ from workers.spine.proposals import ProposalStore
 from workers.spine.records import RecordStore
 from workers.spine.registry import Registry, default_registry
 
+if TYPE_CHECKING:
+    from workers.integrations.kubernetes.client import Kube
+    from workers.integrations.prometheus.client import Prometheus
+
 
 @dataclass
 class Context:
@@ -32,8 +36,8 @@ class Context:
     redis: redis.Redis
     rules: RuleRegistry
     clock: Callable[[], datetime] = utc_now
-    kube_factory: Callable[[], Any] | None = None
-    prometheus_factory: Callable[[], Any] | None = None
+    kube_factory: Callable[[], Kube] | None = None
+    prometheus_factory: Callable[[], Prometheus] | None = None
     workflows: Registry = field(default_factory=default_registry)
     """The workflows and their actions (``workers.spine.registry``)."""
 
@@ -46,7 +50,7 @@ class Context:
         return RecordStore(self.redis, self.clock, self.settings.proposals.retention_days * 86400)
 
     @cached_property
-    def kube(self) -> Any:
+    def kube(self) -> Kube:
         """The cluster facade (``workers.integrations.kubernetes.client.Kube``), created on first use."""
         if self.kube_factory is not None:
             return self.kube_factory()
@@ -55,7 +59,7 @@ class Context:
         return Kube(api_client_from_settings(self.settings.kubernetes), self.settings.kubernetes.timeout_s)
 
     @cached_property
-    def prometheus(self) -> Any:
+    def prometheus(self) -> Prometheus:
         if self.prometheus_factory is not None:
             return self.prometheus_factory()
         return prometheus_client(self.settings.prometheus)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from workers.integrations.kubernetes.evidence import gather_kubernetes
 from workers.integrations.prometheus.queries import gather_prometheus
 from workers.settings import LimitSettings
+
+if TYPE_CHECKING:
+    from workers.integrations.kubernetes.client import Kube
+    from workers.integrations.prometheus.client import Prometheus
 
 
 def empty_evidence(target: dict[str, str]) -> dict[str, Any]:
@@ -26,8 +30,8 @@ def empty_evidence(target: dict[str, str]) -> dict[str, Any]:
 
 
 def gather(
-    kube: Any,
-    prometheus: Any,
+    kube: Kube,
+    prometheus: Prometheus,
     target: dict[str, str],
     kubernetes_kinds: list[str],
     queries: dict[str, str],

@@ -9,13 +9,16 @@ are redacted, and the revert names the ReplicaSet that still holds the full temp
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from workers.errors import ActionRefused, NotFound
 from workers.redaction import redact_value
 from workers.settings import NamespaceSettings
-from workers.spine.plans import Plan, apply_plan, check_guard, read_object, revert_plan, template_source
+from workers.spine.plans import Plan, apply_plan, check_guard, read_subject, revert_plan, template_source
 from workers.spine.rebuild import stored
+
+if TYPE_CHECKING:
+    from workers.integrations.kubernetes.client import Kube
 
 
 def _brief(obj: dict[str, Any]) -> dict[str, Any]:
@@ -26,7 +29,7 @@ def _brief(obj: dict[str, Any]) -> dict[str, Any]:
 
 
 def execute_plan(
-    kube: Any,
+    kube: Kube,
     plan: Plan,
     namespaces: NamespaceSettings,
     on_step: Any = None,
@@ -42,7 +45,7 @@ def execute_plan(
     if not namespaces.permits(plan.namespace):
         raise ActionRefused(f"namespace {plan.namespace} is denied by settings; nothing was changed")
     try:
-        current = read_object(kube, plan.kind, plan.namespace, plan.name)
+        current = read_subject(kube, plan)  # the Deployment an HPA create scales
     except NotFound as exc:
         raise ActionRefused(f"target {plan.kind} {plan.namespace}/{plan.name} is gone: {exc}") from exc
     check_guard(plan, current)

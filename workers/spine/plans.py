@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import copy
 from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from workers.errors import ActionRefused, NotFound
+
+if TYPE_CHECKING:
+    from workers.integrations.kubernetes.client import Kube
 
 POD_TEMPLATE_HASH = "pod-template-hash"
 
@@ -42,17 +45,19 @@ class Action(Protocol):
     name: str
 
     def plan(
-        self, kube: Any, target: dict[str, str], params: dict[str, Any], evidence: dict[str, Any]
+        self, kube: Kube, target: dict[str, str], params: dict[str, Any], evidence: dict[str, Any]
     ) -> Plan:
         """The exact change for ``params``; reads the cluster, never writes."""
         ...
 
 
-def read_object(kube: Any, kind: str, namespace: str, name: str) -> dict[str, Any]:
+def read_object(kube: Kube, kind: str, namespace: str, name: str) -> dict[str, Any]:
     if kind == "Deployment":
         return kube.get_deployment(namespace, name)
     if kind == "Pod":
         return kube.get_pod(namespace, name)
+    if kind == HPA:
+        return kube.get_hpa(namespace, name)
     raise ActionRefused(f"actions cannot touch kind {kind}")
 
 
@@ -68,13 +73,15 @@ def check_guard(plan: Plan, current: dict[str, Any]) -> None:
             )
 
 
-def apply_plan(kube: Any, plan: Plan, dry_run: bool) -> dict[str, Any]:
+def apply_plan(kube: Kube, plan: Plan, dry_run: bool) -> dict[str, Any]:
     if plan.verb == "delete" and plan.kind == "Pod":
         return kube.delete_pod(plan.namespace, plan.name, dry_run=dry_run)
     if plan.verb == "patch" and plan.kind == "Deployment":
         return kube.patch_deployment(
             plan.namespace, plan.name, plan.patch, plan.patch_type or "strategic", dry_run
         )
+    if plan.kind == HPA:
+        return apply_hpa(kube, plan, dry_run)
     raise ActionRefused(f"no way to {plan.verb} a {plan.kind}")
 
 
@@ -104,13 +111,13 @@ def bare_template(template: dict[str, Any]) -> dict[str, Any]:
     return copied
 
 
-def template_source(kube: Any, deployment: dict[str, Any]) -> dict[str, Any] | None:
+def template_source(kube: Kube, deployment: dict[str, Any]) -> dict[str, Any] | None:
     """The ReplicaSet holding ``deployment``'s current pod template as a plan ``source`` (None: none does)."""
     meta = deployment.get("metadata") or {}
     selector = (deployment.get("spec") or {}).get("selector", {}).get("matchLabels") or {}
     label_selector = ",".join(f"{k}={v}" for k, v in sorted(selector.items())) or None
     template = (deployment.get("spec") or {}).get("template") or {}
-    for rs in kube.list_replicasets(meta.get("namespace"), label_selector):
+    for rs in kube.list_replicasets(meta["namespace"], label_selector):
         rs_meta = rs.get("metadata") or {}
         owners = [ref.get("uid") for ref in rs_meta.get("ownerReferences") or []]
         if meta.get("uid") in owners and bare_template(rs["spec"]["template"]) == template:
@@ -126,6 +133,8 @@ def revert_plan(
     ``source`` is the ReplicaSet that holds the template from before the change (``template_source``):
     the revert is stored redacted and takes the full template from it when it runs.
     """
+    if plan.kind == HPA:
+        return revert_hpa(plan, snapshot, after)
     if plan.kind != "Deployment":
         return None
     template = copy.deepcopy(snapshot["spec"]["template"])
@@ -146,3 +155,61 @@ def require(found: dict[str, Any] | None, what: str) -> dict[str, Any]:
     if not found:
         raise NotFound(what)
     return found
+
+
+# --- HorizontalPodAutoscalers (US2: create-hpa, patch-hpa) -------------------------------------------
+# A create plan holds the whole object in ``patch`` and names the scaled Deployment in ``source``: its
+# guard is checked against that Deployment, since the HPA does not exist yet. A revert deletes the HPA
+# that was created (guarded by its uid) or merges the previous spec back.
+
+HPA = "HorizontalPodAutoscaler"
+
+
+def read_subject(kube: Kube, plan: Plan) -> dict[str, Any]:
+    """The object ``plan``'s guard is checked against: the target, or for a create the Deployment it
+    scales (refusing when the object to create already exists)."""
+    if plan.verb != "create":
+        return read_object(kube, plan.kind, plan.namespace, plan.name)
+    try:
+        read_object(kube, plan.kind, plan.namespace, plan.name)
+    except NotFound:
+        source = plan.source or {}
+        return read_object(kube, str(source.get("kind")), plan.namespace, str(source.get("name")))
+    raise ActionRefused(f"{plan.kind} {plan.namespace}/{plan.name} already exists; investigate again")
+
+
+def apply_hpa(kube: Kube, plan: Plan, dry_run: bool) -> dict[str, Any]:
+    if plan.verb == "create":
+        return kube.create_hpa(plan.namespace, plan.patch, dry_run)
+    if plan.verb == "patch":
+        return kube.patch_hpa(plan.namespace, plan.name, plan.patch, plan.patch_type or "merge", dry_run)
+    if plan.verb == "delete":
+        return kube.delete_hpa(plan.namespace, plan.name, dry_run)
+    raise ActionRefused(f"no way to {plan.verb} a {plan.kind}")
+
+
+def revert_hpa(plan: Plan, snapshot: dict[str, Any], after: dict[str, Any]) -> Plan | None:
+    meta = after.get("metadata") or {}
+    if plan.verb == "create":
+        return Plan(
+            verb="delete",
+            kind=HPA,
+            namespace=plan.namespace,
+            name=plan.name,
+            guard={"uid": meta.get("uid")},
+            summary=f"delete HPA {plan.namespace}/{plan.name}, which the approved change created",
+        )
+    if plan.verb != "patch":
+        return None
+    before = snapshot.get("spec") or {}
+    keys = ("minReplicas", "maxReplicas", "metrics", "behavior")
+    return Plan(
+        verb="patch",
+        kind=HPA,
+        namespace=plan.namespace,
+        name=plan.name,
+        patch_type="merge",
+        patch={"spec": {key: before.get(key) for key in keys if key in before}},
+        guard={"uid": meta.get("uid"), "generation": meta.get("generation")},
+        summary=f"restore the spec of HPA {plan.namespace}/{plan.name} from before the change",
+    )

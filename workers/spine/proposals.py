@@ -13,7 +13,7 @@ import builtins
 import json
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any
+from typing import cast
 
 import redis
 
@@ -120,7 +120,11 @@ class ProposalStore:
         self.prune(statuses)
         scored: builtins.list[tuple[float, str, str]] = []
         for state in statuses:
-            entries: Any = self.redis.zrevrange(STATUS_INDEX + state, 0, limit - 1, withscores=True)
+            # redis-py types every reply as ``Awaitable | Any`` (one signature for sync and async clients).
+            entries = cast(
+                builtins.list[tuple[bytes, float]],
+                self.redis.zrevrange(STATUS_INDEX + state, 0, limit - 1, withscores=True),
+            )
             scored.extend((float(score), as_text(member), state) for member, score in entries)
         scored.sort(reverse=True)
         found = []

@@ -9,11 +9,14 @@ must equal the approved plan exactly; otherwise nothing is applied.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from workers.errors import ActionRefused, NotFound
 from workers.redaction import contains_redaction, redact_value
 from workers.spine.plans import Action, Plan, bare_template
+
+if TYPE_CHECKING:
+    from workers.integrations.kubernetes.client import Kube
 
 REVERT = "revert"
 
@@ -24,7 +27,7 @@ def stored(plan: Plan) -> dict[str, Any]:
 
 
 def rebuild(
-    kube: Any,
+    kube: Kube,
     action: str,
     implementation: Action | None,
     params: dict[str, Any],
@@ -52,7 +55,7 @@ def rebuild(
     return full
 
 
-def _revert(kube: Any, approved: Plan) -> Plan:
+def _revert(kube: Kube, approved: Plan) -> Plan:
     source = approved.source
     if not source:
         if contains_redaction(approved.to_dict()):

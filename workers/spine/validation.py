@@ -7,18 +7,22 @@ expressions that hold when they return at least one sample.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from workers.errors import AiopsError, NotFound
 from workers.integrations.prometheus.queries import run_query, sample_values
 
+if TYPE_CHECKING:
+    from workers.integrations.kubernetes.client import Kube
+    from workers.integrations.prometheus.client import Prometheus
+
 
 def next_delay(after_s: int, round_: int) -> int:
     """Seconds until check ``round_ + 1``: after, then doubling."""
-    return max(1, after_s * (2**round_))
+    return max(1, after_s * int(2**round_))
 
 
-def workload_pods(kube: Any, plan_target: dict[str, str]) -> list[dict[str, Any]]:
+def workload_pods(kube: Kube, plan_target: dict[str, str]) -> list[dict[str, Any]]:
     """Current pods of the Deployment a plan touched (or of the deleted pod's Deployment)."""
     deployment = kube.get_deployment(plan_target["namespace"], plan_target["deployment"])
     selector = deployment["spec"]["selector"].get("matchLabels") or {}
@@ -34,7 +38,7 @@ def restart_total(pods: list[dict[str, Any]]) -> int:
     )
 
 
-def check_target_ready(kube: Any, workload: dict[str, str]) -> dict[str, Any]:
+def check_target_ready(kube: Kube, workload: dict[str, str]) -> dict[str, Any]:
     deployment = kube.get_deployment(workload["namespace"], workload["deployment"])
     spec_replicas = int((deployment.get("spec") or {}).get("replicas", 1))
     status = deployment.get("status") or {}
@@ -51,7 +55,7 @@ def check_target_ready(kube: Any, workload: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def check_restarts_stable(kube: Any, workload: dict[str, str], baseline: int | None) -> dict[str, Any]:
+def check_restarts_stable(kube: Kube, workload: dict[str, str], baseline: int | None) -> dict[str, Any]:
     total = restart_total(workload_pods(kube, workload))
     if baseline is None:
         return {
@@ -69,7 +73,7 @@ def check_restarts_stable(kube: Any, workload: dict[str, str], baseline: int | N
     }
 
 
-def check_promql(prometheus: Any, name: str, query: str) -> dict[str, Any]:
+def check_promql(prometheus: Prometheus, name: str, query: str) -> dict[str, Any]:
     try:
         values = sample_values(run_query(prometheus, query))
     except AiopsError as exc:
@@ -78,7 +82,7 @@ def check_promql(prometheus: Any, name: str, query: str) -> dict[str, Any]:
 
 
 def run_checks(
-    kube: Any, prometheus: Any, plan: dict[str, Any], state: dict[str, Any]
+    kube: Kube, prometheus: Prometheus, plan: dict[str, Any], state: dict[str, Any]
 ) -> list[dict[str, Any]]:
     """Run every check of ``plan``; ``state`` carries the restart baseline between rounds."""
     workload = plan.get("workload")

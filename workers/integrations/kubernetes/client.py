@@ -8,6 +8,7 @@ stored exactly as the cluster sent them. API errors become the workers' error ty
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
 from typing import Any, cast
 
 import urllib3
@@ -18,6 +19,10 @@ from kubernetes.client.exceptions import ApiException
 from workers.errors import ActionRefused, Conflict, NotFound, PermanentError, TemporaryError
 from workers.settings import KubernetesSettings
 
+ApiMethod = Callable[..., Any]
+"""A method of the generated API classes (``CoreV1Api.read_namespaced_pod``...): called with
+``_preload_content=False``, it answers the raw HTTP response, whose body the facade parses itself."""
+
 PATCH_TYPES = {
     "strategic": "application/strategic-merge-patch+json",
     "merge": "application/merge-patch+json",
@@ -27,15 +32,18 @@ PATCH_TYPES = {
 
 def api_client_from_settings(settings: KubernetesSettings) -> k8s.ApiClient:
     """An ApiClient from the kubeconfig, or the in-cluster service account when none is set."""
+    client: k8s.ApiClient  # kubernetes.config is unannotated: its functions return Any
     if settings.kubeconfig is not None:
-        return k8s_config.new_client_from_config(
+        client = k8s_config.new_client_from_config(
             config_file=str(settings.kubeconfig), context=settings.context
         )
+        return client
     configuration = k8s.Configuration()
     try:
         k8s_config.load_incluster_config(client_configuration=configuration)
     except k8s_config.ConfigException:
-        return k8s_config.new_client_from_config(context=settings.context)
+        client = k8s_config.new_client_from_config(context=settings.context)
+        return client
     return k8s.ApiClient(configuration)
 
 
@@ -67,7 +75,7 @@ class Kube:
         self.apps = k8s.AppsV1Api(api_client)
         self.timeout_s = timeout_s
 
-    def _raw(self, what: str, func: Any, *args: Any, **kwargs: Any) -> bytes:
+    def _raw(self, what: str, func: ApiMethod, *args: Any, **kwargs: Any) -> bytes:
         try:
             response = func(*args, _preload_content=False, _request_timeout=self.timeout_s, **kwargs)
         except ApiException as exc:
@@ -76,11 +84,11 @@ class Kube:
             raise TemporaryError(f"{what}: API server unreachable: {exc}") from exc
         return bytes(response.data or b"")
 
-    def _call(self, what: str, func: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
+    def _call(self, what: str, func: ApiMethod, *args: Any, **kwargs: Any) -> dict[str, Any]:
         data = self._raw(what, func, *args, **kwargs)
         return cast(dict[str, Any], json.loads(data)) if data else {}
 
-    def _items(self, what: str, func: Any, *args: Any, **kwargs: Any) -> list[dict[str, Any]]:
+    def _items(self, what: str, func: ApiMethod, *args: Any, **kwargs: Any) -> list[dict[str, Any]]:
         return cast(list[dict[str, Any]], self._call(what, func, *args, **kwargs).get("items") or [])
 
     # reads
@@ -134,6 +142,22 @@ class Kube:
             f"get deployment {namespace}/{name}", self.apps.read_namespaced_deployment, name, namespace
         )
 
+    # Owners of pods, read to find the workload an incident is about (workers.spine.incidents).
+    def get_workload(self, kind: str, namespace: str, name: str) -> dict[str, Any]:
+        """A Deployment, ReplicaSet, StatefulSet, DaemonSet, Job or CronJob; ``NotFound`` for other kinds."""
+        batch = k8s.BatchV1Api(self.api_client)
+        readers: dict[str, ApiMethod] = {
+            "Deployment": self.apps.read_namespaced_deployment,
+            "ReplicaSet": self.apps.read_namespaced_replica_set,
+            "StatefulSet": self.apps.read_namespaced_stateful_set,
+            "DaemonSet": self.apps.read_namespaced_daemon_set,
+            "Job": batch.read_namespaced_job,
+            "CronJob": batch.read_namespaced_cron_job,
+        }
+        if kind not in readers:
+            raise NotFound(f"get {kind} {namespace}/{name}: not a workload kind the responder reads")
+        return self._call(f"get {kind.lower()} {namespace}/{name}", readers[kind], name, namespace)
+
     # writes
     def patch_deployment(
         self, namespace: str, name: str, patch: Any, patch_type: str, dry_run: bool
@@ -155,10 +179,201 @@ class Kube:
         )
 
     def _patch(
-        self, what: str, func: Any, name: str, namespace: str, patch: Any, patch_type: str, dry_run: bool
+        self,
+        what: str,
+        func: ApiMethod,
+        name: str,
+        namespace: str,
+        patch: Any,
+        patch_type: str,
+        dry_run: bool,
     ) -> dict[str, Any]:
         content_type = PATCH_TYPES[patch_type]
         kwargs: dict[str, Any] = {"_content_type": content_type}
         if dry_run:
             kwargs["dry_run"] = "All"
         return self._call(what, func, name, namespace, patch, **kwargs)
+
+    # --- scaling (US2): HorizontalPodAutoscalers, the metrics APIService, KEDA ScaledObjects, PDBs ---------
+    @property
+    def autoscaling(self) -> k8s.AutoscalingV2Api:
+        return k8s.AutoscalingV2Api(self.api_client)
+
+    def get_hpa(self, namespace: str, name: str) -> dict[str, Any]:
+        return self._call(
+            f"get horizontalpodautoscaler {namespace}/{name}",
+            self.autoscaling.read_namespaced_horizontal_pod_autoscaler,
+            name,
+            namespace,
+        )
+
+    def list_hpas(self, namespace: str) -> list[dict[str, Any]]:
+        return self._items(
+            f"list horizontalpodautoscalers in {namespace}",
+            self.autoscaling.list_namespaced_horizontal_pod_autoscaler,
+            namespace,
+        )
+
+    def create_hpa(self, namespace: str, body: dict[str, Any], dry_run: bool) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {"dry_run": "All"} if dry_run else {}
+        return self._call(
+            f"create horizontalpodautoscaler in {namespace}",
+            self.autoscaling.create_namespaced_horizontal_pod_autoscaler,
+            namespace,
+            body,
+            **kwargs,
+        )
+
+    def patch_hpa(
+        self, namespace: str, name: str, patch: Any, patch_type: str, dry_run: bool
+    ) -> dict[str, Any]:
+        return self._patch(
+            f"patch horizontalpodautoscaler {namespace}/{name}",
+            self.autoscaling.patch_namespaced_horizontal_pod_autoscaler,
+            name,
+            namespace,
+            patch,
+            patch_type,
+            dry_run,
+        )
+
+    def delete_hpa(self, namespace: str, name: str, dry_run: bool) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {"dry_run": "All"} if dry_run else {}
+        return self._call(
+            f"delete horizontalpodautoscaler {namespace}/{name}",
+            self.autoscaling.delete_namespaced_horizontal_pod_autoscaler,
+            name,
+            namespace,
+            **kwargs,
+        )
+
+    def get_apiservice(self, name: str) -> dict[str, Any]:
+        return self._call(
+            f"get apiservice {name}", k8s.ApiregistrationV1Api(self.api_client).read_api_service, name
+        )
+
+    def list_scaled_objects(self, namespace: str) -> list[dict[str, Any]]:
+        """KEDA ScaledObjects; none when the CRD is not installed."""
+        try:
+            return self._items(
+                f"list scaledobjects in {namespace}",
+                k8s.CustomObjectsApi(self.api_client).list_namespaced_custom_object,
+                "keda.sh",
+                "v1alpha1",
+                namespace,
+                "scaledobjects",
+            )
+        except NotFound:
+            return []
+
+    def list_pdbs(self, namespace: str) -> list[dict[str, Any]]:
+        return self._items(
+            f"list poddisruptionbudgets in {namespace}",
+            k8s.PolicyV1Api(self.api_client).list_namespaced_pod_disruption_budget,
+            namespace,
+        )
+
+
+# --- paged cluster-wide lists (reports) ---------------------------------------------------------------
+# The weekly reports read every pod, node and workload: in pages of ``PAGE_SIZE`` (``limit`` and
+# ``continue``), as kube-apiserver serves large lists, so that neither side holds the whole list as one
+# response. A continue token that expired mid-list (410 Gone) is a ``TemporaryError``: the run is retried
+# rather than mixing two versions of the cluster in one report.
+
+PAGE_SIZE = 500
+"""Objects per page of a paged list."""
+
+_PAGED: dict[str, tuple[str, str]] = {
+    "pods": ("core", "list_pod_for_all_namespaces"),
+    "nodes": ("core", "list_node"),
+    "deployments": ("apps", "list_deployment_for_all_namespaces"),
+    "statefulsets": ("apps", "list_stateful_set_for_all_namespaces"),
+    "horizontalpodautoscalers": ("autoscaling", "list_horizontal_pod_autoscaler_for_all_namespaces"),
+    "poddisruptionbudgets": ("policy", "list_pod_disruption_budget_for_all_namespaces"),
+}
+
+
+def _api_for(kube: Kube, group: str) -> Any:
+    if group == "core":
+        return kube.core
+    if group == "apps":
+        return kube.apps
+    if group == "autoscaling":
+        return k8s.AutoscalingV2Api(kube.api_client)
+    return k8s.PolicyV1Api(kube.api_client)
+
+
+def list_paged(kube: Kube, plural: str, page_size: int = PAGE_SIZE) -> Iterator[dict[str, Any]]:
+    """Every object of ``plural`` (a key of ``_PAGED``) in the cluster, page by page.
+
+    Raises ``ActionRefused`` when RBAC forbids the list, ``TemporaryError`` when the server is away.
+    """
+    group, method = _PAGED[plural]
+    func = getattr(_api_for(kube, group), method)
+    token: str | None = None
+    while True:
+        kwargs: dict[str, Any] = {"limit": page_size}
+        if token:
+            kwargs["_continue"] = token
+        try:
+            page = kube._call(f"list {plural}", func, **kwargs)
+        except PermanentError as exc:
+            if "answered 410" in str(exc):
+                raise TemporaryError(f"list {plural}: the continue token expired mid-list: {exc}") from exc
+            raise
+        yield from page.get("items") or []
+        token = (page.get("metadata") or {}).get("continue") or None
+        if not token:
+            return
+
+
+# --- paged cluster-wide lists by kind (the security audit, US6) -----------------------------------------
+# The audit reads whole kinds, RBAC and NetworkPolicies included, in pages like ``list_paged``; list items
+# carry no ``kind``, so it is set on each object for the pure audit code to group them.
+
+_AUDIT_LISTS: dict[str, tuple[Callable[[k8s.ApiClient], Any], str]] = {
+    "Namespace": (k8s.CoreV1Api, "list_namespace"),
+    "Node": (k8s.CoreV1Api, "list_node"),
+    "Pod": (k8s.CoreV1Api, "list_pod_for_all_namespaces"),
+    "ServiceAccount": (k8s.CoreV1Api, "list_service_account_for_all_namespaces"),
+    "Secret": (k8s.CoreV1Api, "list_secret_for_all_namespaces"),
+    "ConfigMap": (k8s.CoreV1Api, "list_config_map_for_all_namespaces"),
+    "Deployment": (k8s.AppsV1Api, "list_deployment_for_all_namespaces"),
+    "StatefulSet": (k8s.AppsV1Api, "list_stateful_set_for_all_namespaces"),
+    "DaemonSet": (k8s.AppsV1Api, "list_daemon_set_for_all_namespaces"),
+    "ReplicaSet": (k8s.AppsV1Api, "list_replica_set_for_all_namespaces"),
+    "Job": (k8s.BatchV1Api, "list_job_for_all_namespaces"),
+    "CronJob": (k8s.BatchV1Api, "list_cron_job_for_all_namespaces"),
+    "NetworkPolicy": (k8s.NetworkingV1Api, "list_network_policy_for_all_namespaces"),
+    "Role": (k8s.RbacAuthorizationV1Api, "list_role_for_all_namespaces"),
+    "RoleBinding": (k8s.RbacAuthorizationV1Api, "list_role_binding_for_all_namespaces"),
+    "ClusterRole": (k8s.RbacAuthorizationV1Api, "list_cluster_role"),
+    "ClusterRoleBinding": (k8s.RbacAuthorizationV1Api, "list_cluster_role_binding"),
+}
+
+
+def list_kind_paged(kube: Kube, kind: str, page_size: int = PAGE_SIZE) -> Iterator[dict[str, Any]]:
+    """Every object of ``kind`` (a key of ``_AUDIT_LISTS``) in the cluster, page by page, ``kind`` set.
+
+    Raises ``ActionRefused`` when RBAC forbids the list, ``TemporaryError`` when the server is away or the
+    continue token expired mid-list.
+    """
+    api, method = _AUDIT_LISTS[kind]
+    func = getattr(api(kube.api_client), method)
+    token: str | None = None
+    while True:
+        kwargs: dict[str, Any] = {"limit": page_size}
+        if token:
+            kwargs["_continue"] = token
+        try:
+            page = kube._call(f"list {kind}", func, **kwargs)
+        except PermanentError as exc:
+            if "answered 410" in str(exc):
+                raise TemporaryError(f"list {kind}: the continue token expired mid-list: {exc}") from exc
+            raise
+        for item in page.get("items") or []:
+            item["kind"] = kind
+            yield item
+        token = (page.get("metadata") or {}).get("continue") or None
+        if not token:
+            return

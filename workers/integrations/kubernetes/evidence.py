@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from workers.errors import AiopsError, NotFound
 from workers.integrations.advisers.redaction import redact
 from workers.settings import LimitSettings
+
+if TYPE_CHECKING:
+    from workers.integrations.kubernetes.client import Kube
 
 REVISION = "deployment.kubernetes.io/revision"
 
@@ -96,11 +100,12 @@ def template_containers(containers: list[dict[str, Any]]) -> list[dict[str, Any]
 def _owner_of(obj: dict[str, Any], kind: str) -> str | None:
     for ref in (obj.get("metadata") or {}).get("ownerReferences") or []:
         if ref.get("kind") == kind:
-            return ref.get("name")
+            name = ref.get("name")
+            return None if name is None else str(name)
     return None
 
 
-def owner_chain(kube: Any, namespace: str, pod: dict[str, Any]) -> dict[str, Any] | None:
+def owner_chain(kube: Kube, namespace: str, pod: dict[str, Any]) -> dict[str, Any] | None:
     """ReplicaSet -> Deployment, with the revision history and when the current revision rolled out."""
     rs_name = _owner_of(pod, "ReplicaSet")
     if rs_name is None:
@@ -149,7 +154,7 @@ def owner_chain(kube: Any, namespace: str, pod: dict[str, Any]) -> dict[str, Any
     return chain
 
 
-def node_summary(kube: Any, node_name: str | None) -> dict[str, Any] | None:
+def node_summary(kube: Kube, node_name: str | None) -> dict[str, Any] | None:
     if not node_name:
         return None
     node = kube.get_node(node_name)
@@ -165,7 +170,7 @@ def node_summary(kube: Any, node_name: str | None) -> dict[str, Any] | None:
 
 
 def gather_kubernetes(
-    kube: Any, target: dict[str, str], wanted: list[str], limits: LimitSettings, evidence: dict[str, Any]
+    kube: Kube, target: dict[str, str], wanted: list[str], limits: LimitSettings, evidence: dict[str, Any]
 ) -> None:
     """Fill ``evidence`` with the kinds in ``wanted``; failures are noted in ``evidence['errors']``."""
     namespace, name = target["namespace"], target["name"]
@@ -177,7 +182,7 @@ def gather_kubernetes(
         return
     evidence["pod"] = pod
     evidence["containers"] = container_summaries(pod)
-    steps = {
+    steps: dict[str, Callable[[], object]] = {
         "previous_logs": lambda: _logs(kube, namespace, name, evidence["containers"], limits),
         "events": lambda: [_event_summary(e) for e in kube.events_for(namespace, "Pod", name)],
         "owner": lambda: owner_chain(kube, namespace, pod),
@@ -193,7 +198,7 @@ def gather_kubernetes(
 
 
 def _logs(
-    kube: Any, namespace: str, name: str, containers: list[dict[str, Any]], limits: LimitSettings
+    kube: Kube, namespace: str, name: str, containers: list[dict[str, Any]], limits: LimitSettings
 ) -> dict[str, str]:
     logs: dict[str, str] = {}
     for container in containers:

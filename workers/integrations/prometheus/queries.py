@@ -12,6 +12,7 @@ import time
 from typing import Any
 
 from workers.integrations.prometheus import history
+from workers.integrations.prometheus.client import Prometheus
 
 
 def sample_values(result: list[dict[str, Any]]) -> list[float]:
@@ -27,7 +28,7 @@ def sample_values(result: list[dict[str, Any]]) -> list[float]:
     return values
 
 
-def run_query(prometheus: Any, query: str) -> list[dict[str, Any]]:
+def run_query(prometheus: Prometheus, query: str) -> list[dict[str, Any]]:
     """One instant query; raises ``TemporaryError`` when Prometheus cannot answer."""
     from prometheus_api_client.exceptions import PrometheusApiClientException
     from requests import RequestException
@@ -44,7 +45,7 @@ def run_query(prometheus: Any, query: str) -> list[dict[str, Any]]:
         raise TemporaryError(f"prometheus: {exc}") from exc
 
 
-def query_with_history(prometheus: Any, query: str) -> tuple[list[float], str | None]:
+def query_with_history(prometheus: Prometheus, query: str) -> tuple[list[float], str | None]:
     """The values of ``query``, and a note when a range in it lacked history (then no values).
 
     The history terms travel in the same request as the query. Should Prometheus refuse the
@@ -66,7 +67,7 @@ def query_with_history(prometheus: Any, query: str) -> tuple[list[float], str | 
     return ([] if note else sample_values(own)), note
 
 
-def gather_prometheus(prometheus: Any, queries: dict[str, str], evidence: dict[str, Any]) -> None:
+def gather_prometheus(prometheus: Prometheus, queries: dict[str, str], evidence: dict[str, Any]) -> None:
     """Fill ``evidence['metrics']`` with the largest value of each query, or None (with a note in
     ``evidence['metric_notes']`` when a range had too little history to mean anything yet)."""
     from workers.errors import AiopsError

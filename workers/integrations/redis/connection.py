@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import redis
 
 from workers.errors import SettingsError
 from workers.settings import PrometheusSettings, RedisSettings, default_embedded_dir
+
+if TYPE_CHECKING:
+    from workers.integrations.prometheus.client import Prometheus
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +53,7 @@ def redis_url_of(client: redis.Redis) -> str:
     return f"redis://{auth}{kwargs.get('host', '127.0.0.1')}:{kwargs.get('port', 6379)}/{kwargs.get('db', 0)}"
 
 
-def prometheus_client(settings: PrometheusSettings) -> Any:
+def prometheus_client(settings: PrometheusSettings) -> Prometheus:
     """A ``PrometheusConnect`` for ``settings``, with its timeout and optional bearer token."""
     from prometheus_api_client import PrometheusConnect
 
@@ -60,12 +63,15 @@ def prometheus_client(settings: PrometheusSettings) -> Any:
         headers = {"Authorization": f"Bearer {token}"}
     from urllib3.util.retry import Retry
 
-    return PrometheusConnect(
+    # The package exports the class through a module __getattr__, so mypy sees Any here: the annotation
+    # is where the client gets its type (workers.integrations.prometheus.client).
+    client: Prometheus = PrometheusConnect(
         url=settings.url.rstrip("/"),
         headers=headers,
         disable_ssl=not settings.verify_tls,
         # One quick retry: an unreachable Prometheus must cost an investigation a moment, not the
         # library's default of three retries with exponential backoff (about 6 s per query).
         retry=Retry(total=1, backoff_factor=0.1, status_forcelist=[429, 502, 503, 504]),
-        timeout=settings.timeout_s,  # type: ignore[arg-type]
+        timeout=settings.timeout_s,
     )
+    return client

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from workers.errors import ActionRefused
 from workers.redaction import contains_redaction, redact_value
 from workers.spine.plans import Action, Plan, bare_template, container_index, deployment_of
+
+if TYPE_CHECKING:
+    from workers.integrations.kubernetes.client import Kube
 
 REVISION = "deployment.kubernetes.io/revision"
 
@@ -17,7 +21,7 @@ class RestartPod:
     name = "restart-pod"
 
     def plan(
-        self, kube: Any, target: dict[str, str], params: dict[str, Any], evidence: dict[str, Any]
+        self, kube: Kube, target: dict[str, str], params: dict[str, Any], evidence: dict[str, Any]
     ) -> Plan:
         pod = kube.get_pod(target["namespace"], target["name"])
         if not (pod.get("metadata") or {}).get("ownerReferences"):
@@ -38,7 +42,7 @@ class RollbackDeployment:
     name = "rollback-deployment"
 
     def plan(
-        self, kube: Any, target: dict[str, str], params: dict[str, Any], evidence: dict[str, Any]
+        self, kube: Kube, target: dict[str, str], params: dict[str, Any], evidence: dict[str, Any]
     ) -> Plan:
         namespace = target["namespace"]
         name = deployment_of(evidence, params)
@@ -78,12 +82,12 @@ class RollbackDeployment:
 
 
 def _container_patch(
-    kube: Any,
+    kube: Kube,
     target: dict[str, str],
     params: dict[str, Any],
     evidence: dict[str, Any],
     summary: str,
-    change: Any,
+    change: Callable[[dict[str, Any]], dict[str, Any]],
 ) -> Plan:
     """A strategic-merge patch of one container of the target's Deployment.
 
@@ -113,7 +117,7 @@ class RaiseMemoryLimit:
     name = "raise-memory-limit"
 
     def plan(
-        self, kube: Any, target: dict[str, str], params: dict[str, Any], evidence: dict[str, Any]
+        self, kube: Kube, target: dict[str, str], params: dict[str, Any], evidence: dict[str, Any]
     ) -> Plan:
         resources: dict[str, Any] = {"limits": {"memory": str(params["memory_limit"])}}
         if params.get("memory_request"):
@@ -152,7 +156,7 @@ class AdjustProbe:
     name = "adjust-probe"
 
     def plan(
-        self, kube: Any, target: dict[str, str], params: dict[str, Any], evidence: dict[str, Any]
+        self, kube: Kube, target: dict[str, str], params: dict[str, Any], evidence: dict[str, Any]
     ) -> Plan:
         probe_name = str(params.get("probe", "livenessProbe"))
 
