@@ -8,13 +8,11 @@ over the API shows up in the aggregate on the next request.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from sandbox.host import ControllerHost
 from sandbox.resources import of_kind
 from sandbox.selectors import selector_matches
-
-if TYPE_CHECKING:
-    from sandbox.controllers import Controllers
 
 CLUSTER_ROLE = of_kind("ClusterRole")
 
@@ -38,7 +36,7 @@ def aggregated_rules(role: dict[str, Any], roles: list[dict[str, Any]]) -> list[
 class AggregationController:
     """Fills the rules of aggregated ClusterRoles; callers hold ``store.lock``."""
 
-    def __init__(self, controllers: Controllers) -> None:
+    def __init__(self, controllers: ControllerHost) -> None:
         self.store = controllers.store
         self._seen = -1
 

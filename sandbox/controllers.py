@@ -14,7 +14,8 @@ import logging
 import random
 from typing import Any
 
-from sandbox import podstatus, rollouts, scenario
+from sandbox import aggregation, disruption, hpa, outcomes, podstatus, rollouts
+from sandbox.defaults import default_pod_spec
 from sandbox.resources import RESOURCES, ResourceType, of_kind
 from sandbox.rollouts import controller_of, owner_ref, revision
 from sandbox.store import ObjectStore, clone
@@ -28,64 +29,6 @@ _ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 
 def _suffix(rng: random.Random, length: int = 5) -> str:
     return "".join(rng.choice(_ALPHABET) for _ in range(length))
-
-
-def default_pod_spec(spec: dict[str, Any]) -> dict[str, Any]:
-    """The defaults the API server fills in a pod spec (pods and pod templates alike)."""
-    spec = clone(spec)
-    for key, value in (
-        ("restartPolicy", "Always"),
-        ("dnsPolicy", "ClusterFirst"),
-        ("schedulerName", "default-scheduler"),
-        ("serviceAccountName", "default"),
-        ("terminationGracePeriodSeconds", 30),
-        ("securityContext", {}),
-    ):
-        spec.setdefault(key, value)
-    for c in [*spec.get("initContainers", []), *spec.get("containers", [])]:
-        image = c.get("image", "")
-        latest = ":" not in image.rsplit("/", 1)[-1] or image.endswith(":latest")
-        c.setdefault("imagePullPolicy", "Always" if latest else "IfNotPresent")
-        c.setdefault("terminationMessagePath", "/dev/termination-log")
-        c.setdefault("terminationMessagePolicy", "File")
-        c.setdefault("resources", {})
-        for port in c.get("ports") or []:
-            port.setdefault("protocol", "TCP")
-    return spec
-
-
-def apply_defaults(rtype: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
-    """Fill the defaults the API server sets on write, so stored templates compare equal."""
-    spec = obj.get("spec")
-    if rtype.kind in ("Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job") and isinstance(
-        spec, dict
-    ):
-        if rtype.kind not in {"DaemonSet", "Job"}:
-            spec.setdefault("replicas", 1)
-        template = spec.get("template")
-        if isinstance(template, dict):
-            template.setdefault("metadata", {})
-            template["spec"] = default_pod_spec(template.get("spec") or {})
-    if rtype.kind == "Deployment" and isinstance(spec, dict):
-        spec.setdefault(
-            "strategy",
-            {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"}},
-        )
-        spec.setdefault("revisionHistoryLimit", 10)
-        spec.setdefault("progressDeadlineSeconds", 600)
-    if rtype.kind == "Service" and isinstance(spec, dict):
-        spec.setdefault("type", "ClusterIP")
-        for port in spec.get("ports") or []:
-            port.setdefault("protocol", "TCP")
-            port.setdefault("targetPort", port.get("port"))
-    if rtype.kind == "Namespace":
-        obj["metadata"].setdefault("labels", {})["kubernetes.io/metadata.name"] = obj["metadata"]["name"]
-        obj.setdefault("status", {}).setdefault("phase", "Active")
-    if rtype.kind == "HorizontalPodAutoscaler":  # autoscaling/v2 defaults, next to its controller
-        from sandbox import hpa
-
-        hpa.apply_defaults(obj)
-    return obj
 
 
 class Controllers:
@@ -158,21 +101,21 @@ class Controllers:
         }
         return pod
 
-    def pod_started(self, pod: dict[str, Any], behaviour: scenario.PodBehaviour | None = None) -> None:
+    def pod_started(self, pod: dict[str, Any], behaviour: outcomes.PodBehaviour | None = None) -> None:
         """Register a stored pod's behaviour (running unless given) and emit its lifecycle events."""
-        behaviour = behaviour or scenario.PodBehaviour(
-            restart_period_s=float(self.scenario.get("restart_period_s", scenario.DEFAULT_RESTART_PERIOD_S))
+        behaviour = behaviour or outcomes.PodBehaviour(
+            restart_period_s=float(self.scenario.get("restart_period_s", outcomes.DEFAULT_RESTART_PERIOD_S))
         )
         behaviour.started = self.store.clock.time()
         self.store.behaviours[pod["metadata"]["uid"]] = behaviour
         for event, per_restart in podstatus.pod_events(pod, behaviour):
             self.emit(event, behaviour, per_restart)
 
-    def _behaviour(self, rs: dict[str, Any], spec: dict[str, Any]) -> scenario.PodBehaviour:
+    def _behaviour(self, rs: dict[str, Any], spec: dict[str, Any]) -> outcomes.PodBehaviour:
         owner = controller_of(rs)
         namespace = rs["metadata"]["namespace"]
         deployment = f"{namespace}/{owner['name']}" if owner and owner.get("kind") == "Deployment" else None
-        b = scenario.behaviour_for(
+        b = outcomes.behaviour_for(
             self.scenario,
             deployment,
             spec,
@@ -186,7 +129,7 @@ class Controllers:
             )
             missing = [
                 n
-                for n in scenario.referenced_configmaps(container, spec)
+                for n in outcomes.referenced_configmaps(container, spec)
                 if self.store.get(CONFIGMAP, namespace, n) is None
             ]
             b.message = f'configmap "{missing[0] if missing else "config"}" not found'
@@ -319,8 +262,6 @@ class Controllers:
     # status (sandbox/disruption.py), ClusterRole aggregation (sandbox/aggregation.py) --------------
     @functools.cached_property
     def timed(self) -> list[Any]:
-        from sandbox import aggregation, disruption, hpa
-
         return [
             rollouts.ProgressController(self),  # progressive rollouts move on with the clock
             hpa.HorizontalController(self),

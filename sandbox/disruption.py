@@ -13,17 +13,15 @@ budgets changed since the last sync, not on every request.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sandbox import podstatus
+from sandbox.host import ControllerHost
 from sandbox.resources import of_kind
 from sandbox.rollouts import controller_of
 from sandbox.selectors import selector_matches
 from sandbox.store import clone
 from sandbox.units import rfc3339
-
-if TYPE_CHECKING:
-    from sandbox.controllers import Controllers
 
 PDB, POD = of_kind("PodDisruptionBudget"), of_kind("Pod")
 _WATCHED = ("Pod", "PodDisruptionBudget", "ReplicaSet", "Deployment", "StatefulSet")
@@ -43,7 +41,7 @@ def _scaled(value: Any, total: int) -> int:
 class DisruptionController:
     """Keeps PodDisruptionBudget status current; callers hold ``store.lock``."""
 
-    def __init__(self, controllers: Controllers) -> None:
+    def __init__(self, controllers: ControllerHost) -> None:
         self.store = controllers.store
         self._seen = -1
 

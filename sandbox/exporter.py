@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from sandbox import load, podstatus
+from sandbox import load, podstatus, rolling, traffic
 from sandbox.resources import of_kind
 from sandbox.store import ObjectStore
 from sandbox.units import parse_quantity, parse_time
+from sandbox.usage import container_usage
 
-ANNOTATION = "sandbox.aiops.dev/"
 _UNITS = {"cpu": "core", "memory": "byte", "ephemeral-storage": "byte", "storage": "byte"}
 _PHASES = ("Pending", "Running", "Succeeded", "Failed", "Unknown")
 _HELP = {
@@ -66,29 +66,6 @@ def _resources(x: Exposition, name: str, base: dict[str, Any], amounts: dict[str
             {**base, "resource": resource.replace(".", "_").replace("/", "_"), "unit": unit},
             parse_quantity(amount),
         )
-
-
-def _usage(pod: dict[str, Any], container: dict[str, Any], behaviour: Any) -> dict[str, float]:
-    annotations = pod["metadata"].get("annotations") or {}
-    case = behaviour.usage if behaviour is not None and behaviour.applies_to(container["name"]) else {}
-    resources = container.get("resources") or {}
-    usage: dict[str, float] = {}
-    for resource, default in (("memory", 32 * 2**20), ("cpu", 0.005)):
-        own = annotations.get(f"{ANNOTATION}usage-{resource}.{container['name']}")
-        value = own or annotations.get(f"{ANNOTATION}usage-{resource}") or case.get(resource)
-        if value is None:
-            request = (resources.get("requests") or resources.get("limits") or {}).get(resource)
-            usage[resource] = (
-                parse_quantity(request) * (0.5 if resource == "memory" else 0.1) if request else default
-            )
-        else:
-            usage[resource] = parse_quantity(value)
-    ratio = annotations.get(f"{ANNOTATION}cpu-throttled-ratio") or case.get("cpu_throttled_ratio")
-    cpu_limit = (resources.get("limits") or {}).get("cpu")
-    if ratio is None:
-        ratio = 0.25 if cpu_limit and usage["cpu"] >= 0.9 * parse_quantity(cpu_limit) else 0.0
-    usage["throttled"] = float(ratio)
-    return usage
 
 
 def _pod_series(x: Exposition, store: ObjectStore, pod: dict[str, Any], now: float) -> None:
@@ -296,20 +273,6 @@ def _node_series(x: Exposition, store: ObjectStore) -> None:
 
 
 # --- usage for the metrics API, and the HPA and PodDisruptionBudget series ------------------------
-def container_usage(store: ObjectStore, pod: dict[str, Any], container: dict[str, Any]) -> dict[str, float]:
-    """A container's usage now (``cpu`` cores, ``memory`` bytes), as cAdvisor and the metrics API see it.
-
-    A pod of a fixed-load workload (``sandbox.load``) uses its share of the load; any other pod its
-    ``usage-*`` annotations, its outcome case, or a fraction of its requests.
-    """
-    meta = pod["metadata"]
-    usage = _usage(pod, container, store.behaviours.get(meta.get("uid", "")))
-    share = load.model(store).share(meta.get("uid", ""), container["name"])
-    if share is not None:
-        usage["cpu"] = share
-    return usage
-
-
 _METRIC_SOURCES = {
     "Object": "object",
     "Pods": "pods",
@@ -393,8 +356,6 @@ def _rollout_series(x: Exposition, store: ObjectStore) -> None:
     ``--metric-labels-allowlist=pods=[*]``; ``kube_pod_container_state_started`` is the start time of
     each running container.
     """
-    from sandbox import rolling
-
     for pod in store.items(of_kind("Pod")):
         meta = pod["metadata"]
         base = {"namespace": meta["namespace"], "pod": meta["name"], "uid": meta.get("uid", "")}
@@ -436,8 +397,6 @@ def _rollout_series(x: Exposition, store: ObjectStore) -> None:
 
 def _traffic_text(store: ObjectStore, scenario: dict[str, Any], now: float) -> str:
     """``http_requests_total`` and ``http_request_duration_seconds`` (sandbox/traffic.py), as text."""
-    from sandbox import traffic
-
     return traffic.exposition(store, scenario, now)
 
 

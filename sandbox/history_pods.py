@@ -15,7 +15,7 @@ import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from sandbox.history import Settings, Workload, parse_ago
+from sandbox.history_settings import Settings, Workload, parse_ago
 from sandbox.rollouts import controller_of
 from sandbox.store import ObjectStore
 from sandbox.units import parse_time

@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from sandbox import exporter, podstatus, traffic
-from sandbox.history import Settings, parse_ago
 from sandbox.history_pods import Grid, HistoryPod, Life, WorkloadHistory, noise, plan, season, seeded
+from sandbox.history_settings import Settings, parse_ago
 from sandbox.resources import of_kind
 from sandbox.store import ObjectStore
 from sandbox.units import parse_quantity, parse_time
+from sandbox.usage import container_usage
 
 POD, SERVICE = of_kind("Pod"), of_kind("Service")
 
@@ -126,7 +127,7 @@ class Generator:
     ) -> tuple[range, list[float], list[float], float]:
         """(indices, CPU cores, memory bytes, the CPU counter's zero time) of one container life."""
         span = self.fast.span(max(life.start, self.w0), life.stop)
-        now_usage = exporter.container_usage(self.store, live, container)
+        now_usage = container_usage(self.store, live, container)
         if hp.own:  # what the live exporter showed: constant usage, the counter from the container start
             status: dict[str, Any] = next(
                 (

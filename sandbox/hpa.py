@@ -3,9 +3,9 @@
 Every ``hpa.sync_period_s`` seconds of sandbox time (scenario.yaml, 15 s by default) the controller
 reconciles each HPA: it reads the target's scale, asks ``sandbox.replicas`` what each metric wants,
 takes the largest proposal, lets ``sandbox.scaling_rules`` stabilize and bound it (``spec.behavior``
-is defaulted on write as autoscaling/v2 does: scale up by max(4 pods, 100 %) per 15 s, scale down
-100 % per 15 s), then writes ``spec.replicas`` through the scale subresource (the deployment
-controller makes the pods), records events, and writes ``status`` with the AbleToScale /
+is defaulted on write by ``sandbox.defaults`` as autoscaling/v2 does: scale up by max(4 pods, 100 %)
+per 15 s, scale down 100 % per 15 s), then writes ``spec.replicas`` through the scale subresource (the
+deployment controller makes the pods), records events, and writes ``status`` with the AbleToScale /
 ScalingActive / ScalingLimited conditions and the reasons the real controller uses.
 
 The sandbox has no background loop: the API runs ``sync`` before serving each request, so a sync
@@ -18,10 +18,11 @@ from __future__ import annotations
 import contextlib
 import json
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sandbox import errors, patching, podstatus, replicas
 from sandbox.errors import ScenarioError
+from sandbox.host import ControllerHost
 from sandbox.resources import ResourceType, by_kind, of_kind
 from sandbox.scaling_rules import ScalingMemory, set_condition
 from sandbox.selectors import selector_matches
@@ -29,24 +30,8 @@ from sandbox.store import clone
 from sandbox.units import rfc3339
 from sandbox.writes import Writer
 
-if TYPE_CHECKING:
-    from sandbox.controllers import Controllers
-
 HPA, POD, EVENT = of_kind("HorizontalPodAutoscaler"), of_kind("Pod"), of_kind("Event")
 COMPONENT = "horizontal-pod-autoscaler"
-DEFAULT_CPU_UTILIZATION = 80
-_SCALE_UP_RULES = {
-    "stabilizationWindowSeconds": 0,
-    "selectPolicy": "Max",
-    "policies": [
-        {"type": "Pods", "value": 4, "periodSeconds": 15},
-        {"type": "Percent", "value": 100, "periodSeconds": 15},
-    ],
-}
-_SCALE_DOWN_RULES = {
-    "selectPolicy": "Max",
-    "policies": [{"type": "Percent", "value": 100, "periodSeconds": 15}],
-}
 _SETTINGS = {
     "sync_period_s": 15.0,
     "downscale_stabilization_s": 300.0,
@@ -99,30 +84,6 @@ def check(data: Any, where: str = "scenario.yaml: hpa") -> list[str]:
     return problems
 
 
-def _rules(given: Any, defaults: dict[str, Any]) -> dict[str, Any]:
-    rules = clone(defaults)
-    for key in ("selectPolicy", "stabilizationWindowSeconds", "policies"):
-        if isinstance(given, dict) and given.get(key) is not None:
-            rules[key] = given[key]
-    return rules
-
-
-def apply_defaults(obj: dict[str, Any]) -> dict[str, Any]:
-    """The autoscaling/v2 defaults the API server fills: minReplicas, a CPU metric, behavior rules."""
-    spec = obj.get("spec")
-    if not isinstance(spec, dict):
-        return obj
-    spec.setdefault("minReplicas", 1)
-    if not spec.get("metrics"):
-        target = {"type": "Utilization", "averageUtilization": DEFAULT_CPU_UTILIZATION}
-        spec["metrics"] = [{"type": "Resource", "resource": {"name": "cpu", "target": target}}]
-    behavior = spec.get("behavior")
-    if isinstance(behavior, dict):
-        behavior["scaleUp"] = _rules(behavior.get("scaleUp"), _SCALE_UP_RULES)
-        behavior["scaleDown"] = _rules(behavior.get("scaleDown"), _SCALE_DOWN_RULES)
-    return obj
-
-
 class _Stop(Exception):
     """This HPA's reconcile ends early; its status has been updated."""
 
@@ -130,7 +91,7 @@ class _Stop(Exception):
 class HorizontalController:
     """Reconciles every HPA once per sync period of sandbox time; callers hold ``store.lock``."""
 
-    def __init__(self, controllers: Controllers) -> None:
+    def __init__(self, controllers: ControllerHost) -> None:
         self.controllers = controllers
         self.store = controllers.store
         self.writer = Writer(self.store, controllers)

@@ -13,7 +13,8 @@ from typing import Any
 import yaml
 
 from sandbox import rollouts, scenario
-from sandbox.controllers import Controllers, apply_defaults
+from sandbox.controllers import Controllers
+from sandbox.defaults import apply_defaults
 from sandbox.errors import ScenarioError
 from sandbox.logs import load_logs
 from sandbox.resources import ResourceType, by_kind, of_kind

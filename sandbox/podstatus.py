@@ -12,8 +12,8 @@ import math
 import secrets
 from typing import Any
 
+from sandbox.outcomes import PodBehaviour
 from sandbox.resources import ResourceType
-from sandbox.scenario import PodBehaviour
 from sandbox.store import ObjectStore, clone
 from sandbox.units import go_duration, parse_quantity, rfc3339
 

@@ -5,7 +5,7 @@ It follows kube-controller-manager's ``replica_calculator.go``: pods are grouped
 mean utilization over the pods with metrics divided by the target, with the 0.1 tolerance; unready
 and missing pods are counted pessimistically in the direction of the change; desired is
 ``ceil(ratio * ready pods)``. Per-pod usage is what the metrics API would report: the sandbox's usage
-model (``sandbox.load`` for fixed-total workloads, else ``exporter.container_usage``). The metrics API
+model (``sandbox.load`` for fixed-total workloads, else ``usage.container_usage``). The metrics API
 exists only when the ``v1beta1.metrics.k8s.io`` APIService is present and Available.
 """
 
@@ -15,10 +15,10 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from sandbox import exporter
 from sandbox.resources import of_kind
 from sandbox.store import ObjectStore
 from sandbox.units import parse_quantity, parse_time
+from sandbox.usage import container_usage
 
 METRICS_API = "v1beta1.metrics.k8s.io"
 """The APIService that serves ``metrics.k8s.io`` (metrics-server in a real cluster)."""
@@ -103,7 +103,7 @@ def pod_metrics(
         running = _running(pod, container)
         if not running:
             continue
-        total = sum(exporter.container_usage(store, pod, by_name[name])[resource] for name in running)
+        total = sum(container_usage(store, pod, by_name[name])[resource] for name in running)
         found[pod["metadata"]["name"]] = round(total * 1000)
     return found
 

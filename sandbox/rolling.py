@@ -8,12 +8,10 @@ first, then as many as availability allows) and the proportional scaling of ``sc
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from sandbox.host import ControllerHost
 from sandbox.resources import of_kind
-
-if TYPE_CHECKING:
-    from sandbox.controllers import Controllers
 
 DESIRED = "deployment.kubernetes.io/desired-replicas"
 MAX_REPLICAS = "deployment.kubernetes.io/max-replicas"
@@ -72,7 +70,7 @@ def rs_created(rs: dict[str, Any]) -> tuple[str, str]:
 
 
 def scale_rs(
-    ctl: Controllers, dep: dict[str, Any], rs: dict[str, Any], replicas: int, annotate: bool = False
+    ctl: ControllerHost, dep: dict[str, Any], rs: dict[str, Any], replicas: int, annotate: bool = False
 ) -> tuple[bool, dict[str, Any]]:
     """Set a ReplicaSet's size (``scaleReplicaSet``); (whether the size changed, the reconciled RS).
 
@@ -111,7 +109,7 @@ def new_rs_replicas(dep: dict[str, Any], all_rs: list[dict[str, Any]], new_size:
 
 
 # --- the strategy ---------------------------------------------------------------------------------
-def roll(ctl: Controllers, dep: dict[str, Any], new: dict[str, Any], olds: list[dict[str, Any]]) -> None:
+def roll(ctl: ControllerHost, dep: dict[str, Any], new: dict[str, Any], olds: list[dict[str, Any]]) -> None:
     """``rolloutRolling`` until it has nothing left to do now: one scale-up or scale-down per pass."""
     for _ in range(2 * (dep_replicas(dep) + max_surge(dep)) + 4):
         scaled, new = _reconcile_new(ctl, dep, new, olds)
@@ -122,7 +120,7 @@ def roll(ctl: Controllers, dep: dict[str, Any], new: dict[str, Any], olds: list[
 
 
 def _reconcile_new(
-    ctl: Controllers, dep: dict[str, Any], new: dict[str, Any], olds: list[dict[str, Any]]
+    ctl: ControllerHost, dep: dict[str, Any], new: dict[str, Any], olds: list[dict[str, Any]]
 ) -> tuple[bool, dict[str, Any]]:
     desired, size = dep_replicas(dep), rs_size(new)
     if size == desired:
@@ -132,7 +130,7 @@ def _reconcile_new(
 
 
 def _reconcile_old(
-    ctl: Controllers, dep: dict[str, Any], new: dict[str, Any], olds: list[dict[str, Any]]
+    ctl: ControllerHost, dep: dict[str, Any], new: dict[str, Any], olds: list[dict[str, Any]]
 ) -> tuple[bool, list[dict[str, Any]]]:
     """``reconcileOldReplicaSets``: unhealthy old pods first, then as many as availability allows."""
     if not sum(rs_size(rs) for rs in olds):
@@ -175,7 +173,7 @@ def scaling_event(dep: dict[str, Any], new: dict[str, Any] | None, olds: list[di
 
 
 def scale_deployment(
-    ctl: Controllers, dep: dict[str, Any], new: dict[str, Any] | None, olds: list[dict[str, Any]]
+    ctl: ControllerHost, dep: dict[str, Any], new: dict[str, Any] | None, olds: list[dict[str, Any]]
 ) -> None:
     """``scale``: a new ``spec.replicas`` goes to the one active ReplicaSet, or proportionally to all."""
     desired = dep_replicas(dep)

@@ -25,15 +25,13 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sandbox import rolling
+from sandbox.host import ControllerHost
 from sandbox.resources import of_kind
 from sandbox.store import clone
 from sandbox.units import parse_time, rfc3339
-
-if TYPE_CHECKING:
-    from sandbox.controllers import Controllers
 
 REVISION = "deployment.kubernetes.io/revision"
 HISTORY = "deployment.kubernetes.io/revision-history"
@@ -98,7 +96,7 @@ def step_seconds(scenario: dict[str, Any], dep: dict[str, Any]) -> float:
     return seconds if math.isfinite(seconds) and seconds > 0 else 0.0
 
 
-def ready_delay(ctl: Controllers, rs: dict[str, Any]) -> float:
+def ready_delay(ctl: ControllerHost, rs: dict[str, Any]) -> float:
     """Seconds a new pod of ``rs`` takes to turn Ready: its Deployment's rollout step (0 without one)."""
     ref = controller_of(rs)
     if ref is None or ref.get("kind") != "Deployment":
@@ -135,7 +133,7 @@ def _new_replicaset(dep: dict[str, Any], number: int, replicas: int) -> dict[str
 
 
 def _sync_revision(
-    ctl: Controllers, dep: dict[str, Any], replicasets: list[dict[str, Any]], create: bool, now: str
+    ctl: ControllerHost, dep: dict[str, Any], replicasets: list[dict[str, Any]], create: bool, now: str
 ) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
     """(new ReplicaSet or None, old ones): ``getAllReplicaSetsAndSyncRevision``.
 
@@ -186,7 +184,7 @@ def _sync_revision(
 
 
 # --- the controller -------------------------------------------------------------------------------
-def reconcile(ctl: Controllers, dep: dict[str, Any]) -> dict[str, Any]:
+def reconcile(ctl: ControllerHost, dep: dict[str, Any]) -> dict[str, Any]:
     """One deployment-controller sync of ``dep`` (``syncDeployment``); returns the stored Deployment."""
     store = ctl.store
     dep = store.get(DEPLOYMENT, *store.key(dep)) or dep
@@ -211,7 +209,7 @@ def reconcile(ctl: Controllers, dep: dict[str, Any]) -> dict[str, Any]:
     return _write_status(ctl, dep, new, progress=True)
 
 
-def _prune(ctl: Controllers, dep: dict[str, Any], new: dict[str, Any] | None) -> None:
+def _prune(ctl: ControllerHost, dep: dict[str, Any], new: dict[str, Any] | None) -> None:
     """``cleanupDeployment``: delete empty old ReplicaSets beyond ``revisionHistoryLimit``, oldest first."""
     limit = dep["spec"].get("revisionHistoryLimit", 10)
     old = [
@@ -395,7 +393,7 @@ def _progress_conditions(
 
 
 def _write_status(
-    ctl: Controllers, dep: dict[str, Any], new: dict[str, Any] | None, progress: bool
+    ctl: ControllerHost, dep: dict[str, Any], new: dict[str, Any] | None, progress: bool
 ) -> dict[str, Any]:
     store = ctl.store
     now = store.clock.time()
@@ -412,7 +410,7 @@ def _write_status(
     return dep if dep == stored else store.update(DEPLOYMENT, dep)
 
 
-def update_status(ctl: Controllers, dep: dict[str, Any], current: dict[str, Any] | None) -> dict[str, Any]:
+def update_status(ctl: ControllerHost, dep: dict[str, Any], current: dict[str, Any] | None) -> dict[str, Any]:
     """Recompute a Deployment's status (and revision annotation) from its ReplicaSets and pods."""
     store = ctl.store
     dep = store.get(DEPLOYMENT, *store.key(dep)) or dep
@@ -436,7 +434,7 @@ class ProgressController:
     pods turns Ready or its progress deadline passes; callers hold ``store.lock``.
     """
 
-    def __init__(self, controllers: Controllers) -> None:
+    def __init__(self, controllers: ControllerHost) -> None:
         self.controllers = controllers
         self._due: dict[str, float] = {}
         self._seen = ""

@@ -12,7 +12,8 @@ from typing import Any
 import yaml
 
 from sandbox import errors, patching, podstatus
-from sandbox.controllers import Controllers, apply_defaults
+from sandbox.defaults import apply_defaults
+from sandbox.host import ControllerHost
 from sandbox.resources import ResourceType, of_kind
 from sandbox.rollouts import HASH_LABEL
 from sandbox.selectors import selector_string
@@ -38,7 +39,7 @@ def _qualified(rtype: ResourceType) -> str:
 class Writer:
     """Applies validated writes to the store and runs the controllers after them."""
 
-    def __init__(self, store: ObjectStore, controllers: Controllers) -> None:
+    def __init__(self, store: ObjectStore, controllers: ControllerHost) -> None:
         self.store = store
         self.controllers = controllers
 
