@@ -18,8 +18,8 @@ import pytest
 from receiver.app import create_app
 from receiver.cli import build_parser
 from rules.registry import RuleRegistry
-from tests.integration.core.conftest import TOKENS, token_book
 from tests.integration.core.test_approvals_api import park
+from tests.support.receiver_api import TOKENS, token_book
 from tests.support.served import ServedApp
 from tests.support.servers import free_port
 from workers.settings import DEFAULT_RULES_DIR, Settings

@@ -24,8 +24,7 @@ from rq.webhook import Webhook
 
 from receiver.app import create_app
 from rules.registry import RuleRegistry
-from tests.integration.core.conftest import token_book
-from tests.integration.core.test_approvals_api import park
+from tests.support.receiver_api import park, token_book
 from workers.runner import jobs
 from workers.runner.worker import CALLBACKS, JOB_FUNCTIONS
 from workers.settings import Settings

@@ -8,45 +8,10 @@ from datetime import UTC, datetime
 import pytest
 
 from receiver.app import create_app
-from receiver.auth import TokenBook
-from receiver.payload import alertmanager_payload
 from rules.registry import RuleRegistry
-from tests.support.pipeline import crash_alert
+from tests.support.receiver_api import token_book
 from workers.settings import DEFAULT_RULES_DIR, Settings
 from workers.spine.context import Context
-
-TOKENS = {
-    "approver": "approver-secret-token-1",
-    "viewer": "viewer-secret-token-0001",
-    "webhook": "webhook-secret-token-001",
-}
-
-
-def token_book() -> TokenBook:
-    return TokenBook(
-        [{"name": f"{role}-user", "role": role, "token": token} for role, token in TOKENS.items()]
-    )
-
-
-def auth(role: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {TOKENS[role]}"}
-
-
-def alert(
-    pod: str = "checkout-7d9f-abcde",
-    status: str = "firing",
-    starts: str = "2026-11-25T10:00:00Z",
-    alertname: str = "KubePodCrashLooping",
-    fingerprint: str | None = None,
-    namespace: str = "shop",
-) -> dict:
-    return crash_alert(
-        pod, namespace, "app", alertname, starts, status, fingerprint or f"fp-{namespace}-{pod}"
-    )
-
-
-def webhook(*alerts: dict) -> dict:
-    return alertmanager_payload(list(alerts))
 
 
 @pytest.fixture

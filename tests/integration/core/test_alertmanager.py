@@ -10,7 +10,7 @@ import pytest
 from rq import Queue
 
 from receiver.app import create_app
-from tests.integration.core.conftest import TOKENS, token_book
+from tests.support.receiver_api import TOKENS, token_book
 from tests.support.served import ServedApp
 from tests.support.servers import start_alertmanager
 

@@ -9,28 +9,8 @@ import pytest
 from rq import Queue
 
 from receiver.app import create_app
-from tests.integration.core.conftest import auth, token_book
-from workers.clock import expiry_after, iso
-from workers.domain import Proposal
-
-
-def park(context, pid="p-0001", expires_in=3600, fingerprint="fp-1") -> Proposal:
-    now = datetime.now(UTC)
-    proposal = Proposal(
-        id=pid,
-        rule="pod-crashloop",
-        playbook="pod-failure",
-        alert={"fingerprint": fingerprint, "labels": {"alertname": "KubePodCrashLooping"}},
-        target={"kind": "Pod", "namespace": "shop", "name": "web-1"},
-        diagnosis={"category": "bad_config", "summary": "missing env var"},
-        action={"type": "rollback-deployment", "params": {}, "plan": None},
-        created_at=iso(now),
-        expires_at=expiry_after(now, expires_in),
-        record_id="r-" + pid[2:],
-    )
-    context.records.open(proposal.record_id, {"rule": proposal.rule})
-    context.records.append(proposal.record_id, "proposal", {"proposal_id": pid})
-    return context.proposals.create(proposal)[0]
+from tests.support.receiver_api import auth, park, token_book
+from workers.clock import iso
 
 
 def test_list_and_show_for_viewers(client, context) -> None:

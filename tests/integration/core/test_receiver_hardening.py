@@ -10,8 +10,7 @@ import pytest
 
 from receiver.app import SECURITY_HEADERS, create_app
 from rules.registry import RuleRegistry
-from tests.integration.core.conftest import alert, auth, token_book, webhook
-from tests.integration.core.test_approvals_api import park
+from tests.support.receiver_api import alert, auth, park, token_book, webhook
 from workers.settings import DEFAULT_RULES_DIR, Settings
 from workers.spine import counters
 from workers.spine.context import Context

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from receiver.app import create_app
-from tests.integration.core.conftest import auth, token_book
+from tests.support.receiver_api import auth, token_book
 from workers.spine.context import Context
 from workers.spine.records import INDEX, STATUS_INDEX, RecordStatus, RecordStore, parse_since
 

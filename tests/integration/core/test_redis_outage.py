@@ -10,7 +10,7 @@ from rq import Queue
 
 from receiver.app import create_app
 from rules.registry import RuleRegistry
-from tests.integration.core.conftest import alert, auth, token_book, webhook
+from tests.support.receiver_api import alert, auth, token_book, webhook
 from tests.support.servers import RedisServer
 from workers.settings import DEFAULT_RULES_DIR, Settings
 from workers.spine.context import Context

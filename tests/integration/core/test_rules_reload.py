@@ -8,7 +8,7 @@ import shutil
 
 from receiver.app import create_app
 from rules.registry import RuleRegistry
-from tests.integration.core.conftest import alert, auth, token_book, webhook
+from tests.support.receiver_api import alert, auth, token_book, webhook
 from workers.settings import DEFAULT_RULES_DIR
 from workers.spine.context import Context
 

@@ -12,8 +12,8 @@ import httpx
 import pytest
 
 from receiver.app import create_app
-from tests.integration.core.conftest import TOKENS, alert, auth, token_book, webhook
 from tests.integration.core.test_alertmanager import Recorder, wait_until
+from tests.support.receiver_api import TOKENS, alert, auth, token_book, webhook
 from tests.support.served import ServedApp
 from tests.support.servers import start_alertmanager
 from workers.settings import Settings

@@ -8,7 +8,7 @@ import threading
 import pytest
 from rq import Queue
 
-from tests.integration.core.conftest import alert, auth, webhook
+from tests.support.receiver_api import alert, auth, webhook
 
 
 def post(client, body, role="webhook", **kwargs):
@@ -74,7 +74,7 @@ def test_watch_and_alertmanager_alerts_for_one_pod_are_one_incident(client, cont
 
 def test_racing_replicas_make_one_job(client, context, redis_server) -> None:
     from receiver.app import create_app
-    from tests.integration.core.conftest import token_book
+    from tests.support.receiver_api import token_book
 
     results = []
     barrier = threading.Barrier(8)

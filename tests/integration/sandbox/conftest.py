@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,10 +10,8 @@ import pytest
 from kubernetes import client
 
 from sandbox.server import SandboxCluster
+from tests.support.sandbox_api import DEMO, NOW
 
-DEMO = Path(__file__).resolve().parents[3] / "sandbox" / "scenarios" / "demo-crashloop"
-CRASHING = ("checkout-7d9f8b6c5-q8wzt", "checkout-7d9f8b6c5-x2k4p")
-NOW = dt.datetime(2026, 11, 25, 10, 0, tzinfo=dt.UTC)
 """The frozen base of the test clusters' clock: only ``cluster.advance`` moves it, so counts are exact."""
 
 
@@ -46,13 +42,3 @@ def core(api: client.ApiClient) -> client.CoreV1Api:
 @pytest.fixture
 def apps(api: client.ApiClient) -> client.AppsV1Api:
     return client.AppsV1Api(api)
-
-
-def status_of(exc: Exception) -> dict:
-    """The Kubernetes Status object in an ApiException's body."""
-    return json.loads(exc.body)
-
-
-def app_patch(**fields: object) -> dict:
-    """A strategic merge patch of the ``app`` container in a Deployment's pod template."""
-    return {"spec": {"template": {"spec": {"containers": [{"name": "app", **fields}]}}}}

@@ -11,7 +11,7 @@ import pytest
 from kubernetes import client, config
 
 from sandbox.server import SandboxCluster
-from tests.integration.sandbox.conftest import CRASHING, status_of
+from tests.support.sandbox_api import CRASHING, status_of
 
 
 def test_read_only_token_can_read_but_not_write(cluster: SandboxCluster) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from kubernetes import client
 
 from sandbox.server import SandboxCluster
-from tests.integration.sandbox.conftest import CRASHING, app_patch
+from tests.support.sandbox_api import CRASHING, app_patch
 
 REVISION = "deployment.kubernetes.io/revision"
 

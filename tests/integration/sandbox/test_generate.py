@@ -12,7 +12,7 @@ import pytest
 from kubernetes import client
 
 from sandbox.server import SandboxCluster
-from tests.integration.sandbox.conftest import NOW
+from tests.support.sandbox_api import NOW
 
 ROOT = Path(__file__).resolve().parents[3]
 SIZE = ("--pods", "400", "--nodes", "12", "--rbac", "90")

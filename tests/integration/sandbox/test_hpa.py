@@ -18,7 +18,7 @@ from sandbox.api import ADMIN_TOKEN
 from sandbox.errors import ScenarioError
 from sandbox.load import TOTAL_CPU
 from sandbox.server import SandboxCluster
-from tests.integration.sandbox.conftest import NOW
+from tests.support.sandbox_api import NOW
 
 AVAILABLE = {"type": "Available", "status": "True", "reason": "Passed", "message": "all checks passed",
              "lastTransitionTime": "2026-11-25T09:00:00Z"}  # fmt: skip

@@ -11,7 +11,7 @@ import pytest
 from kubernetes import client
 
 from sandbox.server import SandboxCluster
-from tests.integration.sandbox.conftest import CRASHING, DEMO, NOW
+from tests.support.sandbox_api import CRASHING, DEMO, NOW
 
 KUBECTL = shutil.which("kubectl")
 

@@ -8,7 +8,7 @@ from kubernetes import client
 from prometheus_client.parser import text_string_to_metric_families
 
 from sandbox.server import SandboxCluster
-from tests.integration.sandbox.conftest import CRASHING, app_patch
+from tests.support.sandbox_api import CRASHING, app_patch
 
 
 def _scrape(cluster: SandboxCluster) -> dict[str, list]:

@@ -12,7 +12,7 @@ from kubernetes import client
 
 from sandbox import generate
 from sandbox.server import SandboxCluster
-from tests.integration.sandbox.conftest import NOW, status_of
+from tests.support.sandbox_api import NOW, status_of
 
 PODS = 1200
 

@@ -6,7 +6,7 @@ import pytest
 from kubernetes import client, dynamic
 
 from sandbox.server import SandboxCluster
-from tests.integration.sandbox.conftest import CRASHING, status_of
+from tests.support.sandbox_api import CRASHING, status_of
 
 
 def test_version_and_discovery(api: client.ApiClient) -> None:

@@ -16,7 +16,7 @@ from kubernetes import client
 
 from sandbox.errors import ScenarioError
 from sandbox.server import SandboxCluster
-from tests.integration.sandbox.conftest import NOW, app_patch
+from tests.support.sandbox_api import NOW, app_patch
 
 ROOT = Path(__file__).resolve().parents[3]
 

@@ -8,7 +8,7 @@ import time
 from kubernetes import client, watch
 
 from sandbox.server import SandboxCluster
-from tests.integration.sandbox.conftest import CRASHING
+from tests.support.sandbox_api import CRASHING
 
 
 def _collect(stream: watch.Watch, func: object, count: int, *args: object, **kwargs: object) -> list[dict]:

@@ -7,7 +7,7 @@ from kubernetes import client, dynamic
 from kubernetes.dynamic.exceptions import DynamicApiError
 
 from sandbox.server import SandboxCluster
-from tests.integration.sandbox.conftest import CRASHING, app_patch, status_of
+from tests.support.sandbox_api import CRASHING, app_patch, status_of
 
 
 def _pod(name: str, **container: object) -> client.V1Pod:

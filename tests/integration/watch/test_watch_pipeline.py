@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import yaml
 
-from tests.integration.watch.conftest import CRASHING, SCENARIOS
+from tests.support.watching import CRASHING, SCENARIOS
 
 
 def test_watch_to_pending_proposal(watching, scrape_slot) -> None:

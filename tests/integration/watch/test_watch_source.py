@@ -14,7 +14,8 @@ from kubernetes import client
 
 from sandbox.resources import of_kind
 from sandbox.store import HISTORY
-from tests.integration.watch.conftest import (
+from tests.support.pipeline import crash_alert
+from tests.support.watching import (
     CRASHING,
     DENIED_POD,
     OTHER_POD,
@@ -23,7 +24,6 @@ from tests.integration.watch.conftest import (
     wait_until,
     with_extra_pods,
 )
-from tests.support.pipeline import crash_alert
 from workers.errors import SettingsError
 from workers.sources.watch import PodWatcher
 from workers.sources.watch_state import fingerprint
