@@ -1,4 +1,4 @@
-"""The v1 API: approvals (list, show, approve, reject), audit records and reports."""
+"""The v1 API: approvals (list, show, approve, reject) and audit records (reports: ``reports_api``)."""
 
 from __future__ import annotations
 
@@ -140,15 +140,3 @@ def show_record(record_id: str) -> Response:
     if request.args.get("format") == "md":
         return Response(render_markdown(record), mimetype="text/markdown")
     return jsonify(record)
-
-
-@blueprint.get("/reports")
-def list_reports() -> Response:
-    require("read")
-    return jsonify({"items": []})  # the weekly reports (US5/US6) are not built yet
-
-
-@blueprint.get("/reports/<report_id>")
-def show_report(report_id: str) -> Response:
-    require("read")
-    raise NotFoundError(f"no report {report_id}")

@@ -9,7 +9,7 @@ import redis
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from receiver import api, health, metrics, request_scope, ui, webhook
+from receiver import api, health, metrics, reports_api, request_scope, ui, webhook
 from receiver.auth import TokenBook
 from receiver.errors import ApiError, Unavailable
 from workers.errors import AiopsError, StoreUnavailable
@@ -26,6 +26,7 @@ def create_app(context: Context, tokens: TokenBook) -> Flask:
     metrics.install(app, context)
     app.register_blueprint(webhook.blueprint)
     app.register_blueprint(api.blueprint)
+    app.register_blueprint(reports_api.blueprint)
     app.register_blueprint(health.blueprint)
     app.register_blueprint(ui.blueprint)
     _install_error_handlers(app)

@@ -8,7 +8,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from receiver import cli_help
 from receiver.errors import ClientError
@@ -16,6 +16,9 @@ from workers.domain import STATES
 from workers.errors import AiopsError, SettingsError
 from workers.settings import Settings, load_settings
 from workers.spine.records import RecordStatus
+
+if TYPE_CHECKING:
+    from receiver.client import ApiClient
 
 log = logging.getLogger("aiops.cli")
 QUEUES = ("alerts", "actions", "advice", "reports")
@@ -89,7 +92,7 @@ def _print(data: Any) -> None:
     print(json.dumps(data, indent=2, default=str))
 
 
-def _client(args: argparse.Namespace) -> Any:
+def _client(args: argparse.Namespace) -> ApiClient:
     from receiver.client import ApiClient
 
     return ApiClient.from_settings(_settings(args))
@@ -169,6 +172,18 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     from receiver.sandbox_cli import serve_sandbox
 
     return serve_sandbox(args.directory, args.port, args.kubeconfig_out)
+
+
+def cmd_scaling(args: argparse.Namespace) -> int:
+    from receiver import scaling_cli
+
+    return scaling_cli.run(_settings(args), args)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from receiver import report_cli
+
+    return report_cli.run(_settings(args), args)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -363,6 +378,30 @@ def build_parser() -> argparse.ArgumentParser:
         help="write a kubeconfig for the sandbox here (default: none)",
     )
     sandbox.set_defaults(func=cmd_sandbox)
+
+    # -- scaling (US2) --
+    scaling = sub.add_parser("scaling", help="HPA recommendations (read-only)")
+    scaling_sub = scaling.add_subparsers(dest="verb", required=True, metavar="VERB")
+    scaling_rec = scaling_sub.add_parser(
+        "recommend", help="recommend an HPA for a Deployment: capacity, cost and a replay of its history"
+    )
+    scaling_rec.add_argument("--namespace", required=True, metavar="NS", help="the Deployment's namespace")
+    scaling_rec.add_argument("--deployment", required=True, metavar="NAME", help="the Deployment's name")
+    _add_format(scaling_rec, ("json", "md"), "json", "JSON, or a readable summary")
+    scaling.set_defaults(func=cmd_scaling)
+
+    # -- reports (US5, US6) --
+    report = sub.add_parser("report", help="build the health report or the security audit now (read-only)")
+    report.add_argument("kind", choices=["health", "security"], help="which report")
+    _add_format(report, ("json", "md", "html", "sarif"), "md", "json, md, html (sarif: security only)")
+    report.add_argument("--out", type=Path, metavar="FILE", help="write the report here (default: stdout)")
+    report.add_argument(
+        "--exceptions",
+        type=Path,
+        metavar="FILE",
+        help="security only: a YAML file of audit exceptions (default: security.exceptions_file, else none)",
+    )
+    report.set_defaults(func=cmd_report)
 
     demo = sub.add_parser("demo", help="the whole loop on one machine: alert to validated fix")
     demo.add_argument(

@@ -49,6 +49,14 @@ VERB_ENVIRONMENT: dict[str, tuple[tuple[str, ...], str]] = {
     "records": (("AIOPS_CONFIG", "AIOPS_CLI_URL", "AIOPS_CLI_TOKEN_FILE", "AIOPS_CLI_TOKEN"), _CLIENT_NOTE),
     "settings": ((), "Reads the settings model only; no environment needed."),
     "sandbox": ((), "Needs no environment: it serves the manifests of DIRECTORY."),
+    "scaling": (
+        ("AIOPS_CONFIG", "PROMETHEUS_URL", "KUBECONFIG"),
+        "Read-only: it changes nothing in the cluster.",
+    ),
+    "report": (
+        ("AIOPS_CONFIG", "PROMETHEUS_URL", "KUBECONFIG"),
+        "Read-only, needs no Redis: nothing is stored (the scheduled run, aiops cron, stores and compares).",
+    ),
     "demo": (
         ("REDIS_URL",),
         "Starts everything it needs itself (embedded Redis unless REDIS_URL is set, the sandbox cluster,\n"

@@ -40,6 +40,22 @@ LIMIT = {
 }
 
 
+REPORT_SUMMARY = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "string"},
+        "kind": {"type": "string"},
+        "period_start": {"type": "string"},
+        "period_end": {"type": "string"},
+        "generated_at": {"type": "string"},
+        "score": {"type": ["number", "null"]},
+        "grade": {"type": ["string", "null"]},
+        "findings": {"type": "object", "additionalProperties": {"type": "integer"}},
+        "record_id": {"type": ["string", "null"]},
+    },
+}
+
+
 def openapi_document() -> dict[str, Any]:
     states = list(STATES)
     record_states = [status.value for status in RecordStatus]
@@ -320,17 +336,63 @@ def openapi_document() -> dict[str, Any]:
             },
             "/api/v1/reports": {
                 "get": {
-                    "summary": "Stored weekly reports.",
+                    "summary": "Stored reports (weekly health report, security audit), newest first.",
                     "security": [{"bearer": []}],
-                    "responses": _responses({"200": _json({"type": "object"})}, 401, 403),
+                    "parameters": [
+                        {"name": "kind", "in": "query", "schema": {"enum": ["health", "security"]}},
+                        {
+                            "name": "limit",
+                            "in": "query",
+                            "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 20},
+                        },
+                    ],
+                    "responses": _responses(
+                        {
+                            "200": _json(
+                                {
+                                    "type": "object",
+                                    "required": ["items"],
+                                    "properties": {
+                                        "items": {"type": "array", "items": REPORT_SUMMARY},
+                                    },
+                                }
+                            )
+                        },
+                        400,
+                        401,
+                        403,
+                    ),
                 }
             },
             "/api/v1/reports/{id}": {
                 "get": {
-                    "summary": "One report.",
+                    "summary": "One stored report: JSON (the Report model), markdown, or one self-contained "
+                    "HTML page (viewer).",
                     "security": [{"bearer": []}],
-                    "parameters": [ID],
-                    "responses": _responses({"200": _json({"type": "object"})}, 401, 403, 404),
+                    "parameters": [
+                        ID,
+                        {
+                            "name": "format",
+                            "in": "query",
+                            "schema": {"enum": ["json", "md", "html"], "default": "json"},
+                        },
+                    ],
+                    "responses": _responses(
+                        {
+                            "200": {
+                                "description": "the report",
+                                "content": {
+                                    "application/json": {"schema": {"type": "object"}},
+                                    "text/markdown": {"schema": {"type": "string"}},
+                                    "text/html": {"schema": {"type": "string"}},
+                                },
+                            }
+                        },
+                        400,
+                        401,
+                        403,
+                        404,
+                    ),
                 }
             },
             "/healthz": {"get": {"summary": "Liveness.", "responses": {"200": _json({"type": "object"})}}},

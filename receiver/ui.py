@@ -1,4 +1,5 @@
-"""Small web pages over the JSON API: approvals (list, details, decide) and audit records (list, show).
+"""Small web pages over the JSON API: approvals (list, details, decide), audit records (list, show) and
+reports (list, show).
 
 The pages hold no data and need no login; the token typed in stays in the browser's session storage and
 is sent as a Bearer header to the API, which does all the checking. Everything shown is set as text
@@ -25,7 +26,7 @@ table{{border-collapse:collapse;width:100%}}td,th{{border-bottom:1px solid #ddd;
 pre{{white-space:pre-wrap;background:#f6f6f6;padding:.5rem}}
 nav a{{margin-right:1rem}}.banner{{background:#fce8e6;border:1px solid #c5221f;padding:.5rem;margin:.5rem 0}}
 </style></head><body>
-<nav><a href="/ui/approvals">Approvals</a><a href="/ui/records">Records</a></nav>
+<nav><a href="/ui/approvals">Approvals</a><a href="/ui/records">Records</a><a href="/ui/reports">Reports</a></nav>
 <h1>{title}</h1>
 <p><label>Token <input id="token" type="password" size="40"></label> <button id="save">Use token</button></p>
 <div id="banners"></div><div id="msg"></div>
@@ -173,8 +174,61 @@ if (opened) show(decodeURIComponent(opened[1]));
 """
 )
 
+# Reports: the list, and one report as text (markdown); its HTML page is fetched with the token and
+# handed over as a download (a blob), never inserted into this page.
+REPORTS_BODY = (
+    """<p><label>kind <select id="kind"><option value="">any</option><option>health</option>
+<option>security</option></select></label> <button id="filter">Show</button></p>
+<table><thead><tr><th>generated</th><th>kind</th><th>score</th><th>critical</th><th>high</th><th>id</th>
+<th></th></tr></thead><tbody id="rows"></tbody></table><div id="detail"></div>
+<script>"""
+    + COMMON_JS
+    + """
+$("filter").onclick = () => load();
+async function download(id) {
+  try {
+    const response = await request("GET", `/api/v1/reports/${encodeURIComponent(id)}?format=html`);
+    const a = document.createElement("a"); a.href = URL.createObjectURL(await response.blob());
+    a.download = id + ".html"; a.click();
+  } catch (error) { $("msg").replaceChildren(text(error.message)); }
+}
+async function show(id) {
+  try {
+    const response = await request("GET", `/api/v1/reports/${encodeURIComponent(id)}?format=md`);
+    const pre = document.createElement("pre"); pre.id = "report"; pre.textContent = await response.text();
+    const html = document.createElement("button"); html.textContent = "download HTML"; html.onclick = () => download(id);
+    $("detail").replaceChildren(html, pre);
+  } catch (error) { $("msg").replaceChildren(text(error.message)); }
+}
+async function load() {
+  const query = new URLSearchParams({limit: "100"});
+  if ($("kind").value) query.set("kind", $("kind").value);
+  try {
+    const data = await call("GET", "/api/v1/reports?" + query.toString());
+    const rows = data.items.map((r) => {
+      const tr = document.createElement("tr");
+      cell(tr, r.generated_at); cell(tr, r.kind); cell(tr, `${r.score ?? "n/a"} ${r.grade ?? ""}`);
+      cell(tr, r.findings.critical); cell(tr, r.findings.high);
+      cell(tr, link(r.id, "/ui/reports/" + encodeURIComponent(r.id)));
+      const td = cell(tr, "");
+      const open = document.createElement("button"); open.textContent = "show"; open.onclick = () => show(r.id);
+      td.appendChild(open);
+      if (r.record_id) { td.appendChild(text(" ")); td.appendChild(link("record", "/ui/records/" + encodeURIComponent(r.record_id))); }
+      return tr;
+    });
+    $("rows").replaceChildren(...rows); $("msg").replaceChildren();
+  } catch (error) { $("msg").replaceChildren(text(error.message)); }
+}
+load(); banners();
+const opened = location.pathname.match(/^\\/ui\\/reports\\/([^/]+)$/);
+if (opened) show(decodeURIComponent(opened[1]));
+</script></body></html>
+"""
+)
+
 APPROVALS_PAGE = HEAD.format(title="Approvals") + APPROVALS_BODY
 RECORDS_PAGE = HEAD.format(title="Records") + RECORDS_BODY
+REPORTS_PAGE = HEAD.format(title="Reports") + REPORTS_BODY
 
 
 def _html(page: str) -> Response:
@@ -195,3 +249,9 @@ def page(proposal_id: str | None = None) -> Response:
 @blueprint.get("/ui/records/<record_id>")
 def records_page(record_id: str | None = None) -> Response:
     return _html(RECORDS_PAGE)
+
+
+@blueprint.get("/ui/reports")
+@blueprint.get("/ui/reports/<report_id>")
+def reports_page(report_id: str | None = None) -> Response:
+    return _html(REPORTS_PAGE)

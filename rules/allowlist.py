@@ -25,12 +25,15 @@ ACTIONS: dict[str, Risk] = {
     "raise-memory-limit": Risk.low,
     "adjust-probe": Risk.low,
     "rollback-deployment": Risk.medium,
+    # US2 scaling
+    "create-hpa": Risk.medium,
+    "patch-hpa": Risk.medium,
 }
 
 # "no safe automatic action": a proposal that changes nothing and carries a runbook.
 NO_ACTION = "none"
 
-PLAYBOOKS: frozenset[str] = frozenset({"pod-failure"})
+PLAYBOOKS: frozenset[str] = frozenset({"pod-failure", "scaling"})
 
 KUBERNETES_EVIDENCE: frozenset[str] = frozenset({"pod", "previous_logs", "events", "owner", "node"})
 

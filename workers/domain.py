@@ -192,6 +192,10 @@ class Report(BaseModel):
     changes: dict[str, Any] = Field(default_factory=dict)
     """Against the previous report of the same kind: new and resolved findings, figures that moved."""
     record_id: str | None = None
+    notes: list[str] = Field(default_factory=list)
+    """What a reader must know about the report itself (trimmed to the size bound, inputs missing)."""
+    excepted: list[Finding] = Field(default_factory=list)
+    """Findings an accepted exception covers: listed apart, with the reason in ``evidence.exception``."""
 
     def findings(self) -> list[Finding]:
         """Every finding of every section, worst first."""

@@ -500,6 +500,87 @@ class LoggingSettings(Section):
     """Log as one JSON object per line."""
 
 
+class SecuritySettings(Section):
+    """The weekly security audit: registries, namespace criticality, rotation age, exceptions."""
+
+    allowed_registries: list[str] = Field(default_factory=list)
+    """Registries images may come from (comma-separated in the environment); empty: no registry check."""
+    critical_namespaces: list[str] = Field(default_factory=lambda: list(DEFAULT_DENIED_NAMESPACES))
+    """Namespaces whose findings weigh double in the ranking (exposure)."""
+    secret_max_age_days: int = Field(90, gt=0)
+    """Secrets older than this many days are reported for rotation."""
+    exceptions_file: Path | None = None
+    """YAML file of audit exceptions ({check, selector, reason, expires}); unset: none."""
+
+
+class ServiceQueries(Section):
+    """The PromQL of one service's health in the weekly report (``{window}`` is the report's period)."""
+
+    latency_buckets: str
+    """A histogram's buckets as a rate, grouped by ``le``, e.g.
+    ``sum by (le) (rate(http_request_duration_seconds_bucket{service="checkout"}[{window}]))``."""
+    error_ratio: str
+    """One number: the share of failed requests over the period (0 to 1)."""
+
+
+class ReportSettings(Section):
+    """The weekly reports (health, security): storage bounds and the health report's service queries."""
+
+    retention_days: int = Field(90, gt=0)
+    """Stored reports older than this many days are deleted."""
+    max_bytes: int = Field(4_000_000, gt=1024)
+    """Largest stored report in JSON bytes; a larger one keeps its worst findings and says what it dropped."""
+    max_per_kind: int = Field(60, gt=0)
+    """Reports kept per kind; storing one more deletes the oldest."""
+    pending_after_s: int = Field(300, gt=0)
+    """A pod Pending longer than this is a finding."""
+    latency_buckets: str = (
+        "sum by (namespace, service, le) (rate(http_request_duration_seconds_bucket[{window}]))"
+    )
+    """Every service's latency histogram as a rate by ``le`` (grouped by ``namespace`` and ``service``)."""
+    requests_total: str = (
+        "sum by (namespace, service) (increase(http_request_duration_seconds_count[{window}]))"
+    )
+    """Every service's requests over the whole period (its volume, and how much of the week had data)."""
+    requests: str = (
+        "sum by (namespace, service) (label_replace(sum by (namespace, pod)"
+        " (rate(http_requests_total[{window}]))"
+        " * on (namespace, pod) group_left (label_app) max by (namespace, pod, label_app)"
+        ' (max_over_time(kube_pod_labels[{window}])), "service", "$1", "label_app", "(.+)"))'
+    )
+    """Every service's request rate (pods joined to their ``app`` label, which names the Service)."""
+    errors: str = (
+        "sum by (namespace, service) (label_replace(sum by (namespace, pod)"
+        ' (rate(http_requests_total{{code=~"5.."}}[{window}]))'
+        " * on (namespace, pod) group_left (label_app) max by (namespace, pod, label_app)"
+        ' (max_over_time(kube_pod_labels[{window}])), "service", "$1", "label_app", "(.+)"))'
+    )
+    """Every service's 5xx rate, grouped like ``requests``."""
+    services: dict[str, ServiceQueries] = Field(default_factory=dict)
+    """Queries for one service (``namespace/name``) that replace the discovered ones (YAML only)."""
+    error_ratio_warn: float = Field(0.01, ge=0, le=1)
+    """A service whose weekly error ratio is above this is a high finding (above 5x this: critical)."""
+    latency_p99_warn_s: float = Field(1.0, gt=0)
+    """A service whose weekly p99 latency is above this many seconds is a medium finding."""
+
+
+class ScalingSettings(Section):
+    """US2 proactive scaling: the HPA target, the headroom on the peak, and the prices of the cost model."""
+
+    target_utilization: float = Field(0.70, gt=0, le=1)
+    """CPU usage / CPU request the proposed HPA aims at when the rule sets none (0.70 is 70 %)."""
+    headroom: float = Field(0.20, ge=0, le=5)
+    """Share added on top of the week's peak demand when sizing maxReplicas (0.20 is 20 % more)."""
+    price_per_vcpu_hour: float = Field(0.031611, ge=0)
+    """Price of one requested vCPU for one hour (OpenCost's default)."""
+    price_per_gib_hour: float = Field(0.004237, ge=0)
+    """Price of one requested GiB of memory for one hour (OpenCost's default)."""
+    currency: str = "USD"
+    """Currency of the prices above, shown with every cost figure."""
+    history_days: int = Field(7, gt=0, le=60)
+    """Days of CPU history read for the peak and the replay (the longest available when less is stored)."""
+
+
 class Settings(Section):
     """Everything aiops-responder can be configured with."""
 
@@ -520,6 +601,9 @@ class Settings(Section):
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
     watch: WatchSettings = Field(default_factory=WatchSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
+    security: SecuritySettings = Field(default_factory=SecuritySettings)
+    reports: ReportSettings = Field(default_factory=ReportSettings)
+    scaling: ScalingSettings = Field(default_factory=ScalingSettings)
 
     @field_validator("namespaces")
     @classmethod
@@ -546,7 +630,9 @@ def _env_overrides(env: Mapping[str, str]) -> dict[str, dict[str, Any]]:
     sections = Settings.model_fields
     for section_name, section_field in sections.items():
         section_model = section_field.annotation
-        for field_name, field in section_model.model_fields.items():  # type: ignore[union-attr]
+        if not (isinstance(section_model, type) and issubclass(section_model, BaseModel)):
+            continue  # every field of Settings is a section; this tells mypy so
+        for field_name, field in section_model.model_fields.items():
             if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel):
                 continue  # nested sections come from the YAML file only
             var = f"AIOPS_{section_name}_{field_name}".upper()

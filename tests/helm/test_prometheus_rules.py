@@ -134,5 +134,10 @@ def test_kube_state_metrics_selector_is_configurable(chart: Any) -> None:
     )
     rule = rendered.one("PrometheusRule", "aiops-responder")
     alerts = {r["alert"]: r["expr"] for group in rule["spec"]["groups"] for r in group["rules"]}
-    assert set(alerts) == {"KubePodCrashLooping", "KubePodOOMKilled"}
+    assert set(alerts) == {
+        "KubePodCrashLooping",
+        "KubePodOOMKilled",
+        "AIOpsWorkloadCPUHigh",
+        "KubeHpaMaxedOut",
+    }
     assert all('service="ksm"' in expr and "kube-state-metrics" not in expr for expr in alerts.values())

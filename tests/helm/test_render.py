@@ -266,7 +266,13 @@ def test_prometheus_operator_objects(render_set: Any) -> None:
 
     rule = rendered.one("PrometheusRule", RELEASE + "-aiops-responder")
     alerts = {r["alert"]: r for group in rule["spec"]["groups"] for r in group["rules"]}
-    assert set(alerts) == {"KubePodCrashLooping", "KubeContainerWaiting", "KubePodOOMKilled"}
+    assert set(alerts) == {
+        "KubePodCrashLooping",
+        "KubeContainerWaiting",
+        "KubePodOOMKilled",
+        "AIOpsWorkloadCPUHigh",
+        "KubeHpaMaxedOut",
+    }
     assert alerts["KubePodCrashLooping"]["expr"] == (
         'max_over_time(kube_pod_container_status_waiting_reason{reason="CrashLoopBackOff", '
         'job="kube-state-metrics"}[5m]) >= 1'
@@ -289,7 +295,8 @@ def test_prometheus_operator_objects(render_set: Any) -> None:
         {
             "name": "alertname",
             "matchType": "=~",
-            "value": "KubePodCrashLooping|KubeContainerWaiting|KubePodOOMKilled",
+            "value": "KubePodCrashLooping|KubeContainerWaiting|KubePodOOMKilled|"
+            "AIOpsWorkloadCPUHigh|KubeHpaMaxedOut",
         }
     ]
     (webhook,) = receiver["webhookConfigs"]

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from workers.spine import advice, intake, investigation, lifecycle
+from workers.spine import advice, intake, investigation, lifecycle, reports
 
 JOBS: tuple[Callable[..., Any], ...] = (
     investigation.investigate_job,
@@ -24,6 +24,8 @@ JOBS: tuple[Callable[..., Any], ...] = (
     lifecycle.validate_job,
     lifecycle.expire_job,
     advice.advise_job,
+    reports.schedule_report_job,
+    reports.report_job,
 )
 """What the receiver, the workers and cron enqueue."""
 CALLBACKS: tuple[Callable[..., Any], ...] = (lifecycle.execute_failed,)

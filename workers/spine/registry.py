@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from workers.spine.plans import Action
-from workers.spine.workflow import Workflow
+from workers.spine.workflow import ReportWorkflow, Workflow
 
 
 @dataclass(frozen=True)
@@ -18,9 +18,11 @@ class Registry:
     """Workflows by name and their actions by name; an action belongs to one workflow."""
 
     workflows: Mapping[str, Workflow] = field(default_factory=dict)
+    reports: Mapping[str, ReportWorkflow] = field(default_factory=dict)
+    """Report workflows by the ``kind`` of report they build (``health``, ``security``)."""
 
     @classmethod
-    def of(cls, workflows: Iterable[Workflow]) -> Registry:
+    def of(cls, workflows: Iterable[Workflow], reports: Iterable[ReportWorkflow] = ()) -> Registry:
         found: dict[str, Workflow] = {}
         owners: dict[str, str] = {}
         for workflow in workflows:
@@ -33,13 +35,25 @@ class Registry:
                     )
                 owners[action] = workflow.name
             found[workflow.name] = workflow
-        return cls(found)
+        by_kind: dict[str, ReportWorkflow] = {}
+        for report in reports:
+            if report.kind in by_kind:
+                raise ValueError(f"two report workflows build {report.kind!r} reports")
+            by_kind[report.kind] = report
+        return cls(found, by_kind)
 
     def workflow(self, name: str) -> Workflow:
         """The workflow a rule's ``playbook`` names; ``KeyError`` when there is none."""
         if name not in self.workflows:
             raise KeyError(f"no workflow {name!r}")
         return self.workflows[name]
+
+    def report(self, kind: str) -> ReportWorkflow:
+        """The workflow that builds ``kind`` reports; ``KeyError`` naming the known kinds when none does."""
+        if kind not in self.reports:
+            known = ", ".join(sorted(self.reports)) or "none"
+            raise KeyError(f"no report workflow for {kind!r} (available: {known})")
+        return self.reports[kind]
 
     @property
     def actions(self) -> dict[str, Action]:
@@ -51,6 +65,12 @@ class Registry:
 
 def default_registry() -> Registry:
     """The product's workflows."""
-    from workers.workflows import pod_failure
+    from workers.workflows import health_report, pod_failure
 
-    return Registry.of([pod_failure.WORKFLOW])
+    reports: list[ReportWorkflow] = [health_report.WORKFLOW]
+    from workers.workflows import security_audit
+
+    reports.append(security_audit.WORKFLOW)
+    from workers.workflows import scaling
+
+    return Registry.of([pod_failure.WORKFLOW, scaling.WORKFLOW], reports)

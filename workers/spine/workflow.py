@@ -9,9 +9,17 @@ package under ``workers/workflows/`` and one line in ``workers.spine.registry``
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Protocol
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
 
+from workers.domain import Report
+from workers.settings import Settings
 from workers.spine.plans import Action
+
+if TYPE_CHECKING:
+    from workers.integrations.kubernetes.client import Kube
+    from workers.integrations.prometheus.client import Prometheus
 
 
 class DiagnosisLike(Protocol):
@@ -46,4 +54,38 @@ class Workflow(Protocol):
 
     def propose(self, diagnosis: Any, evidence: dict[str, Any], allowed_actions: list[str]) -> Draft:
         """One draft, using only ``allowed_actions`` (the rule's ``remediation.actions``)."""
+        ...
+
+
+# --- reports (US5, US6) -------------------------------------------------------------------------------
+# A report workflow reads the cluster (and Prometheus) and returns a ``workers.domain.Report``; the spine
+# stores it (``workers.spine.reports``), serves it and notifies. It never writes to the cluster.
+
+
+@dataclass(frozen=True)
+class ReportInputs:
+    """What a report workflow reads: the settings, the cluster, Prometheus (None: not configured) and
+    the end of the period it reports on. ``options`` carries a workflow's own inputs (an exceptions file)."""
+
+    settings: Settings
+    kube: Kube
+    prometheus: Prometheus | None
+    now: datetime
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+class ReportWorkflow(Protocol):
+    """One kind of stored report; ``aiops report KIND`` and the cron job reach it by ``kind``."""
+
+    name: str
+    """The workflow's package-style name, e.g. ``health-report``."""
+    kind: str
+    """The stored report's ``kind``: ``health`` or ``security``."""
+    period_days: int
+    """How far back the report looks from ``inputs.now``."""
+
+    def build(self, inputs: ReportInputs, previous: Report | None) -> Report:
+        """The report for the period ending at ``inputs.now``, compared with ``previous`` (the last stored
+        report of this kind, or None). Degraded inputs become sections that say so: it never raises for
+        a missing or forbidden source."""
         ...

@@ -56,7 +56,7 @@ def test_lint_reports_every_problem_of_files_and_folders_in_one_pass(
     a, b = directory / "a.yaml", directory / "b.yaml"
     assert out.splitlines() == [
         f"{a}:19: remediation.actions[1]: unknown action 'delete-namespace' "
-        "(allowed: adjust-probe, raise-memory-limit, restart-pod, rollback-deployment)",
+        "(allowed: adjust-probe, create-hpa, patch-hpa, raise-memory-limit, restart-pod, rollback-deployment)",
         f"{a}:21: remediation.approval: auto needs a low effective risk; it is high (from the declared risk)",
         f"{b}:1: duplicate rule name 'crash' (first at {a}:1)",
         f"{b}:7: unknown key 'stauts' in match (allowed: alertname, labels, status)",
@@ -73,7 +73,7 @@ def test_lint_counts_a_missing_path_as_a_problem(capsys: pytest.CaptureFixture[s
     code, out, err = run(capsys, "lint", str(LIBRARY), str(tmp_path / "nope"))
     assert code == 1
     assert out == f"{tmp_path / 'nope'}:1: rules path does not exist\n"
-    assert err == "1 problem in 0 of 3 files (1 with the paths given)\n"
+    assert err == "1 problem in 0 of 5 files (1 with the paths given)\n"
 
 
 def test_lint_refuses_a_hanging_template_and_a_lookahead_quickly(
@@ -106,7 +106,12 @@ def test_test_says_why_each_rule_does_not_match(
     report = json.loads(out)
     assert [[m["rule"] for m in item["matches"]] for item in report] == [["pod-crashloop"], [], [], []]
     assert report[0]["matches"][0]["target"] == {"kind": "Pod", "namespace": "shop", "name": "web-1"}
-    assert [item["rule"] for item in report[0]["not_matched"]] == ["container-waiting", "pod-oomkilled"]
+    assert [item["rule"] for item in report[0]["not_matched"]] == [
+        "container-waiting",
+        "pod-oomkilled",
+        "scaling-cpu-high",
+        "scaling-hpa-maxed",
+    ]
     assert report[0]["not_matched"][0]["reasons"] == [
         {
             "field": "match.alertname",
@@ -145,10 +150,10 @@ def test_test_text_format_is_the_default(
     assert lines[1] == "  MATCH pod-crashloop: Pod shop/web-1"
     assert "    check target_ready: kubernetes target_ready" in lines
     assert lines[-4:] == [
-        "  no rule matches (of 3)",
+        "  no rule matches (of 5)",
         "  no match pod-crashloop:",
         "    label namespace is 'kube-system', which matches !~kube-(system|public|node-lease): excluded",
-        "  for other alert names: container-waiting, pod-oomkilled",
+        "  for other alert names: container-waiting, pod-oomkilled, scaling-cpu-high, scaling-hpa-maxed",
     ]
 
 
@@ -181,7 +186,7 @@ def test_test_refuses_rules_that_do_not_load_and_bad_payloads(
     code, out, err = run(capsys, "test", str(directory), "--alert", str(path))
     assert (code, out) == (1, "")
     assert err.splitlines() == [
-        f"{directory / 'a.yaml'}:8: playbook: unknown playbook 'nope' (allowed: pod-failure)",
+        f"{directory / 'a.yaml'}:8: playbook: unknown playbook 'nope' (allowed: pod-failure, scaling)",
         "aiops: the rules do not load: 1 problem in 1 of 1 file",
     ]
     bad = tmp_path / "bad.json"

@@ -147,12 +147,12 @@ CASES = [
     pytest.param(
         19, "  actions: [restart-pod, delete-namespace]",
         "r.yaml:19: remediation.actions[1]: unknown action 'delete-namespace' "
-        "(allowed: adjust-probe, raise-memory-limit, restart-pod, rollback-deployment)",
+        "(allowed: adjust-probe, create-hpa, patch-hpa, raise-memory-limit, restart-pod, rollback-deployment)",
         id="action-not-allowlisted",
     ),
     pytest.param(
         8, "playbook: fix-everything",
-        "r.yaml:8: playbook: unknown playbook 'fix-everything' (allowed: pod-failure)",
+        "r.yaml:8: playbook: unknown playbook 'fix-everything' (allowed: pod-failure, scaling)",
         id="unknown-playbook",
     ),
     pytest.param(
@@ -274,9 +274,9 @@ def test_auto_approval_is_reported_beside_other_problems_of_the_same_rule() -> N
     text = edit_line(text, 21, "  approval: auto")
     text = edit_line(text, 8, "playbook: nope")
     assert [str(p) for p in parse_rules(text, "r.yaml")[1]] == [
-        "r.yaml:8: playbook: unknown playbook 'nope' (allowed: pod-failure)",
+        "r.yaml:8: playbook: unknown playbook 'nope' (allowed: pod-failure, scaling)",
         "r.yaml:19: remediation.actions[1]: unknown action 'delete-namespace' "
-        "(allowed: adjust-probe, raise-memory-limit, restart-pod, rollback-deployment)",
+        "(allowed: adjust-probe, create-hpa, patch-hpa, raise-memory-limit, restart-pod, rollback-deployment)",
         "r.yaml:21: remediation.approval: auto needs a low effective risk; it is high (from the declared risk)",
     ]
 
@@ -358,7 +358,7 @@ def test_duplicate_names_are_reported_in_the_same_pass_as_other_problems(rule_di
     broken = edit_line(BASE_RULE, 7, "  stauts: firing")
     directory = rule_dir({"a.yaml": edit_line(BASE_RULE, 8, "playbook: nope"), "b.yaml": broken})
     assert [str(p) for p in lint_dir(directory)] == [
-        f"{directory / 'a.yaml'}:8: playbook: unknown playbook 'nope' (allowed: pod-failure)",
+        f"{directory / 'a.yaml'}:8: playbook: unknown playbook 'nope' (allowed: pod-failure, scaling)",
         f"{directory / 'b.yaml'}:1: duplicate rule name 'crash' (first at {directory / 'a.yaml'}:1)",
         f"{directory / 'b.yaml'}:7: unknown key 'stauts' in match (allowed: alertname, labels, status)",
     ]
@@ -379,7 +379,7 @@ def test_lint_paths_takes_files_and_directories_together(rule_dir: RuleDir) -> N
         f"{directory.parent / 'missing'}:1: rules path does not exist"
     ]
     assert sorted(str(p) for p in report.problems) == sorted([
-        f"{directory / 'b.yaml'}:8: playbook: unknown playbook 'nope' (allowed: pod-failure)",
+        f"{directory / 'b.yaml'}:8: playbook: unknown playbook 'nope' (allowed: pod-failure, scaling)",
         f"{extra}:1: duplicate rule name 'from-a' (first at {directory / 'a.yaml'}:1)",
         f"{extra}:1: rule files must end in .yaml; rename this file",
         f"{directory.parent / 'missing'}:1: rules path does not exist",

@@ -131,7 +131,14 @@ def test_schema_shape() -> None:
     assert set(rule["properties"]) >= {"validate", "cooldown", "remediation"}
     assert "for" in schema["$defs"]["Validate"]["properties"]
     actions = schema["$defs"]["Remediation"]["properties"]["actions"]["items"]["enum"]
-    assert actions == ["adjust-probe", "raise-memory-limit", "restart-pod", "rollback-deployment"]
+    assert actions == [
+        "adjust-probe",
+        "create-hpa",
+        "patch-hpa",
+        "raise-memory-limit",
+        "restart-pod",
+        "rollback-deployment",
+    ]
     assert all(d.get("additionalProperties") is False for n, d in schema["$defs"].items() if n != "Risk")
     assert all(p.get("description") for p in rule["properties"].values())
 

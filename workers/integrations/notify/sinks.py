@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from workers.domain import Proposal
+from workers.domain import Proposal, Report
 from workers.settings import NotifySettings
 
 log = logging.getLogger("aiops.notify")
@@ -56,6 +56,57 @@ def notify(settings: NotifySettings, proposal: Proposal, event: str) -> list[dic
     for sink in settings.sinks:
         if sink.type == "log":
             log.info(json.dumps(body))
+            outcomes.append({"sink": "log", "ok": True})
+            continue
+        try:
+            response = httpx.post(str(sink.url), json=body, timeout=sink.timeout_s)
+            outcomes.append(
+                {
+                    "sink": "webhook",
+                    "url": sink.url,
+                    "ok": response.is_success,
+                    "status": response.status_code,
+                }
+            )
+        except httpx.HTTPError as exc:
+            outcomes.append({"sink": "webhook", "url": sink.url, "ok": False, "error": str(exc)})
+    return outcomes
+
+
+# --- reports (US5, US6): a stored report, with a link to it -------------------------------------------
+
+
+def report_message(report: Report, public_url: str | None) -> dict[str, Any]:
+    """The notification for a stored report: its score, its worst findings and a link to it."""
+    link = ui_link(public_url, f"/ui/reports/{report.id}")
+    where = link if public_url else f"{link} on the receiver (notify.public_url is not set)"
+    findings = report.findings()
+    counts = {level: sum(1 for f in findings if f.severity == level) for level in ("critical", "high")}
+    score = report.score if report.score is not None else "n/a"
+    text = (
+        f"[aiops] {report.kind} report {report.id}: score {score}"
+        f" ({report.grade or '-'}), {counts['critical']} critical and {counts['high']} high findings. {where}"
+    )
+    return {
+        "event": "report_stored",
+        "text": text,
+        "report_id": report.id,
+        "kind": report.kind,
+        "score": report.score,
+        "grade": report.grade,
+        "findings": counts,
+        "link": link,
+        "link_is_relative": not public_url,
+        "record_id": report.record_id,
+    }
+
+
+def deliver(settings: NotifySettings, body: dict[str, Any]) -> list[dict[str, Any]]:
+    """Send ``body`` to every sink; one outcome per sink, a failing sink recorded, never raised."""
+    outcomes: list[dict[str, Any]] = []
+    for sink in settings.sinks:
+        if sink.type == "log":
+            log.info(json.dumps(body, default=str))
             outcomes.append({"sink": "log", "ok": True})
             continue
         try:
