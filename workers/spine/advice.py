@@ -33,7 +33,7 @@ def attach_advice(context: Context, proposal_id: str, advisers: list[str], evide
     results = consult(
         advisers,
         alert=proposal.alert,
-        target=proposal.target,
+        target=subject_of(proposal),
         evidence=evidence,
         diagnosis=proposal.diagnosis,
         settings=context.settings,
@@ -56,6 +56,13 @@ def attach_advice(context: Context, proposal_id: str, advisers: list[str], evide
     return sum(1 for result in results if result.status.value in ("ok", "no_findings"))
 
 
+def subject_of(proposal: Proposal) -> dict[str, str]:
+    """What the alert is about (the alert's pod), which advisers are asked about; a proposal's target is
+    the object its action changes (``workers.spine.incidents``)."""
+    subject = proposal.diagnosis.get("subject")
+    return {key: str(subject[key]) for key in ("kind", "namespace", "name")} if subject else proposal.target
+
+
 def _allowed(context: Context, proposal: Proposal) -> list[str]:
     rule = context.rules.current.get(proposal.rule)
     return list(rule.remediation.actions) if rule is not None else []
@@ -64,7 +71,7 @@ def _allowed(context: Context, proposal: Proposal) -> list[str]:
 def _params_for(rec: Recommendation, proposal: Proposal, evidence: dict[str, Any]) -> dict[str, Any]:
     """Our action's parameters from an adviser's command; refuses anything beyond the diagnosed target."""
     params = dict(rec.params)
-    target = proposal.target
+    target = subject_of(proposal)
     if params.get("namespace") and params["namespace"] != target["namespace"]:
         raise ActionRefused(f"suggestion is for namespace {params['namespace']}, not {target['namespace']}")
     owner = (evidence.get("owner") or {}).get("deployment")
@@ -102,7 +109,8 @@ def _park_alternatives(
         summary = {"adviser": adviser, "action": rec.action, "command": rec.command, "text": rec.text}
         try:
             params = _params_for(rec, proposal, evidence)
-            plan = context.workflows.actions[rec.action].plan(context.kube, proposal.target, params, evidence)
+            action = context.workflows.actions[rec.action]
+            plan = action.plan(context.kube, subject_of(proposal), params, evidence)
         except (ActionRefused, NotFound, KeyError) as exc:
             context.records.append(
                 proposal.record_id, "alternative_not_parked", {**summary, "reason": str(exc)}
@@ -115,7 +123,7 @@ def _park_alternatives(
             rule=proposal.rule,
             playbook=proposal.playbook,
             alert=proposal.alert,
-            target=proposal.target,
+            target={key: str(getattr(plan, key)) for key in ("kind", "namespace", "name")},
             diagnosis={
                 **proposal.diagnosis,
                 "summary": f"alternative suggested by {adviser}: {rec.text}"[:500],

@@ -18,7 +18,7 @@ from rq.exceptions import DuplicateJobError
 
 from workers.errors import StoreUnavailable
 from workers.redaction import bounded
-from workers.spine import counters, investigation, lifecycle, queues
+from workers.spine import counters, incidents, investigation, lifecycle, queues
 from workers.spine.context import Context, current
 
 DEDUP_PREFIX = "aiops:dedup:"
@@ -51,7 +51,9 @@ def incident_key(alert: dict[str, Any]) -> str | None:
     """One key per (alert name, namespace, pod, container) for alerts about a pod.
 
     Alertmanager and the watch source (`aiops watch`) describe the same failing container with
-    different fingerprints and start times; this key makes them one incident.
+    different fingerprints and start times; this key makes them one alert. Alerts about sibling pods
+    become one incident later, in the investigation, once the pod's workload is known
+    (``workers.spine.incidents``).
     """
     labels = alert["labels"]
     if not labels.get("pod") or not labels.get("namespace"):
@@ -68,7 +70,10 @@ def _planned_jobs(context: Context, alert: dict[str, Any]) -> list[dict[str, Any
     if (
         alert["status"] == "resolved"
         and context.settings.alerts.resolved_supersedes
-        and context.proposals.any_for_alert(alert["fingerprint"])
+        and (
+            context.proposals.any_for_alert(alert["fingerprint"])
+            or incidents.in_incident(context.redis, alert["fingerprint"])
+        )
     ):
         marker = dedup_key(alert).removeprefix(DEDUP_PREFIX)
         planned.append(

@@ -5,6 +5,10 @@ Each change is one compare-and-set in the store followed by one record entry (``
 approvers, replayed jobs and several replicas move a proposal once and record it once. An execution
 is never retried blindly: a job that finds its proposal already ``executing`` (its worker died
 mid-way) moves it to ``unknown`` for a person to check.
+
+Executions on one object take turns (a lock per object), and a change that ran makes the other open
+proposals planned for the object's earlier state moot: they end ``superseded`` by it, never ``failed``.
+Every move also tells the workload's incident (``workers.spine.incidents``), which ends with its proposals.
 """
 
 from __future__ import annotations
@@ -16,10 +20,10 @@ from typing import Any
 from rq import Callback
 
 from workers.clock import expiry_after, iso, parse_iso
-from workers.domain import Proposal, ProposalStatus
+from workers.domain import Proposal, ProposalStatus, Target
 from workers.errors import AiopsError, Conflict, NotFound
 from workers.integrations.notify.sinks import notify
-from workers.spine import counters, queues
+from workers.spine import counters, incidents, queues, turns
 from workers.spine.context import Context, current
 from workers.spine.executor import execute_plan
 from workers.spine.plans import Plan
@@ -52,7 +56,15 @@ def _move(
         return None
     data = entry(moved) if callable(entry) else dict(entry or {})
     context.records.append(moved.record_id, kind, data)
+    incidents.follow(context, moved)
     return moved
+
+
+def _comment(text: str) -> Callable[[Proposal], None]:
+    def mark(proposal: Proposal) -> None:
+        proposal.comment = text
+
+    return mark
 
 
 # -- parking -------------------------------------------------------------------------------------
@@ -66,10 +78,10 @@ def new_proposal(context: Context, expires_after_s: int | None = None, **fields:
 
 
 def supersede_older(context: Context, proposal: Proposal) -> list[str]:
-    """A newer proposal for the same target replaces the pending ones."""
+    """A newer proposal for the same target replaces the pending ones of earlier incidents."""
     superseded = []
     for other in context.proposals.ids_for_target(proposal.target_of()):
-        if other == proposal.id:
+        if other == proposal.id or _record_of(context, other) == proposal.record_id:
             continue
         moved = _move(
             context,
@@ -83,6 +95,13 @@ def supersede_older(context: Context, proposal: Proposal) -> list[str]:
         if moved is not None:
             superseded.append(other)
     return superseded
+
+
+def _record_of(context: Context, proposal_id: str) -> str | None:
+    try:
+        return context.proposals.get(proposal_id).record_id
+    except NotFound:
+        return None
 
 
 # -- decisions -----------------------------------------------------------------------------------
@@ -145,31 +164,157 @@ def expire_pending(context: Context) -> list[str]:
 
 
 def supersede_for_alert(context: Context, alert: dict[str, Any]) -> list[str]:
-    """The alert resolved: its pending proposals are moot."""
+    """The alert resolved: its pending proposals are moot, once no other alert of their incident fires."""
+    fingerprint = alert["fingerprint"]
+    resolved = incidents.for_context(context).resolve(fingerprint)
+    for incident in resolved:
+        if incident.still_firing:
+            context.records.append(
+                incident.record_id,
+                "alert_resolved",
+                {
+                    "fingerprint": fingerprint,
+                    "pod": (alert.get("labels") or {}).get("pod"),
+                    "endsAt": alert.get("endsAt"),
+                    "still_firing": incident.still_firing,
+                    "detail": f"{incident.still_firing} other alert(s) of the incident fire: it stays open",
+                },
+            )
+    going_on = {incident.record_id for incident in resolved if incident.still_firing}
+    over = [incident for incident in resolved if not incident.still_firing]
+    reasons = {pid: "alert resolved" for pid in context.proposals.ids_for_alert(fingerprint)}
+    for incident in over:
+        reasons.update(
+            {
+                p.id: "every alert of the incident resolved"
+                for p in incidents.proposals_of(context, incident.record_id)
+            }
+        )
     superseded = []
-    for pid in context.proposals.ids_for_alert(alert["fingerprint"]):
+    for pid, reason in sorted(reasons.items()):
+        if _record_of(context, pid) in going_on:
+            continue
         moved = _move(
             context,
             pid,
             S.superseded,
             [S.pending],
             "superseded",
-            {"reason": "alert resolved", "endsAt": alert.get("endsAt")},
-            mutate=lambda p: setattr(p, "comment", "alert resolved before a decision"),
+            {"reason": reason, "endsAt": alert.get("endsAt")},
+            mutate=_comment("alert resolved before a decision"),
         )
         if moved is not None:
             superseded.append(pid)
+    for incident in over:
+        incidents.close(
+            context,
+            incident.workflow,
+            incident.workload,
+            incident.record_id,
+            "every alert of the incident resolved",
+        )
     return superseded
 
 
 # -- execution -----------------------------------------------------------------------------------
 
 
-def execute(context: Context, proposal_id: str) -> str:
-    """Carry out an approved proposal; returns its final status."""
+APPLIED = frozenset({S.succeeded, S.validated, S.regressed})
+
+
+def execute(context: Context, proposal_id: str, attempt: int = 0) -> str:
+    """Carry out an approved proposal; returns its final status (``approved`` while it waits its turn)."""
     proposal = context.proposals.get(proposal_id)
     if proposal.status == S.executing:
         return mark_unknown(context, proposal_id, "execution was interrupted (worker died); not retried")
+    obj = turns.plan_object(proposal.action.get("plan")) if proposal.status == S.approved else None
+    if obj is None:
+        return _execute(context, proposal)
+    holder = turns.take(context, obj, proposal_id)
+    if holder is not None:
+        return _wait_turn(context, proposal, obj, holder, attempt)
+    try:
+        return _execute(context, proposal)
+    finally:
+        turns.give_back(context, obj, proposal_id)
+
+
+def _wait_turn(context: Context, proposal: Proposal, obj: Target, holder: str, attempt: int) -> str:
+    """Another execution is changing ``obj``: run again shortly (then this plan may be moot)."""
+    if attempt == 0:
+        context.records.append(
+            proposal.record_id,
+            "execution_waiting",
+            {"holder": holder, "reason": f"proposal {holder} is changing {obj.key()}; this one runs after"},
+        )
+    queues.queue(queues.ACTIONS, context.redis).enqueue_in(
+        timedelta(seconds=turns.wait_delay(attempt)),
+        execute_job,
+        proposal.id,
+        attempt + 1,
+        job_id=f"execute-{proposal.id}-wait-{attempt + 1}",
+        on_failure=Callback(execute_failed),
+        **queues.rq_options(queues.EXECUTE_OPTIONS),
+    )
+    return proposal.status
+
+
+def _changed_by(context: Context, proposal: Proposal) -> Proposal | None:
+    """A sibling proposal that already changed this plan's object from the state this plan was made for."""
+    plan = proposal.action.get("plan") or {}
+    obj = turns.plan_object(plan)
+    if obj is None:
+        return None
+    for other in turns.others_on(context, obj, proposal.id):
+        if other.status in APPLIED and (other.action.get("plan") or {}).get("guard") == plan.get("guard"):
+            return other
+    return None
+
+
+def supersede_moot(context: Context, done: Proposal) -> list[str]:
+    """An executed change makes the open proposals planned for the object's earlier state moot."""
+    plan = done.action.get("plan") or {}
+    obj = turns.plan_object(plan)
+    if obj is None:
+        return []
+    after = done.execution.get("result") or {}
+    moot = []
+    for other in turns.others_on(context, obj, done.id):
+        guard = (other.action.get("plan") or {}).get("guard") or {}
+        if other.status not in (S.pending, S.approved):
+            continue
+        if plan.get("verb") != "delete" and not turns.guard_stale(guard, after):
+            continue  # planned for the object as the change left it: still valid
+        if _supersede_by(context, other, done):
+            moot.append(other.id)
+    return moot
+
+
+def _supersede_by(context: Context, proposal: Proposal, by: Proposal) -> bool:
+    obj = turns.plan_object(by.action.get("plan"))
+    where = obj.key() if obj else "the object"
+    reason = (
+        f"{by.action.get('type')} by proposal {by.id} already changed {where}; "
+        "this plan was made for its earlier state"
+    )
+    moved = _move(
+        context,
+        proposal.id,
+        S.superseded,
+        [S.pending, S.approved],
+        "superseded",
+        {"by": by.id, "reason": reason},
+        mutate=_comment(f"superseded by {by.id}: {reason}"),
+    )
+    return moved is not None
+
+
+def _execute(context: Context, proposal: Proposal) -> str:
+    proposal_id = proposal.id
+    if proposal.status == S.approved:
+        by = _changed_by(context, proposal)
+        if by is not None and _supersede_by(context, proposal, by):
+            return S.superseded
     try:
         proposal = context.proposals.transition(
             proposal_id,
@@ -218,6 +363,8 @@ def execute(context: Context, proposal_id: str) -> str:
         )
         return _finish(context, proposal, status, {"error": str(exc)})
     final = _finish(context, proposal, S.succeeded, outcome)
+    if final == S.succeeded:
+        supersede_moot(context, context.proposals.get(proposal_id))
     plan = proposal.validation_plan
     if final == S.succeeded and plan.get("checks"):
         schedule_validation(context, proposal_id, 0, int(plan.get("after_s") or 120))
@@ -258,6 +405,9 @@ def mark_unknown(context: Context, proposal_id: str, reason: str) -> str:
     )
     if moved is None:
         return context.proposals.get(proposal_id).status
+    obj = turns.plan_object(moved.action.get("plan"))
+    if obj is not None:
+        turns.give_back(context, obj, proposal_id)  # its worker died holding the object's turn
     _outcome(context, moved, S.unknown)
     notify(context.settings.notify, moved, "action outcome unknown: check the cluster")
     return S.unknown
@@ -334,6 +484,7 @@ def park_revert(context: Context, proposal: Proposal) -> Proposal | None:
                 "summary": f"validation of {proposal.id} failed; revert proposed",
                 "category": "regression",
                 "regressed": proposal.id,
+                "workload": proposal.diagnosis.get("workload"),
             },
             action={
                 "type": "revert",
@@ -365,8 +516,8 @@ def park_revert(context: Context, proposal: Proposal) -> Proposal | None:
 # -- jobs (RQ runs these; workers.runner.jobs lists them for the worker's allowlist) ------------------
 
 
-def execute_job(proposal_id: str) -> str:
-    return execute(current(), proposal_id)
+def execute_job(proposal_id: str, attempt: int = 0) -> str:
+    return execute(current(), proposal_id, attempt)
 
 
 def execute_failed(job: Any, connection: Any, exc_type: Any, exc_value: Any, traceback: Any) -> None:

@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
 import redis
 import yaml
@@ -162,6 +162,36 @@ class RecordStore:
         audit_log.info(json.dumps({"record": record_id, **entry}, default=str))
         return entry
 
+    def append_once(
+        self, record_id: str, kind: str, data: dict[str, Any], token: str
+    ) -> dict[str, Any] | None:
+        """``append``, unless an entry with ``token`` is there already (a replayed job: None).
+
+        Another investigation's entry in this record (a sibling pod's alert joining the incident) is
+        appended this way, so that a job that runs again does not write it twice.
+        """
+        data = redact_value(data)
+        entry = {"at": self.clock().isoformat(), "kind": kind, "data": data}
+        key, once = PREFIX + record_id, PREFIX + record_id + ":once"
+        with self.redis.pipeline() as pipe:
+            while True:
+                try:
+                    pipe.watch(once)
+                    if pipe.sismember(once, token):
+                        return None
+                    pipe.multi()
+                    pipe.sadd(once, token)
+                    pipe.expire(once, self.retention_s)
+                    pipe.rpush(key, json.dumps(entry, default=str))
+                    pipe.expire(key, self.retention_s)
+                    self._index_entry(pipe, record_id, kind, data)
+                    entry["seq"] = pipe.execute()[2]
+                    break
+                except redis.WatchError:
+                    continue
+        audit_log.info(json.dumps({"record": record_id, **entry}, default=str))
+        return entry
+
     def exists(self, record_id: str) -> bool:
         return bool(self.redis.exists(PREFIX + record_id + ":meta") or self.redis.exists(PREFIX + record_id))
 
@@ -237,8 +267,10 @@ class RecordStore:
         items: list[dict[str, Any]] = []
         offset, batch = 0, max(limit, 50)
         while len(items) < limit:
-            found: list[tuple[bytes, float]] = self.redis.zrevrangebyscore(  # type: ignore[assignment]
-                key, "+inf", floor, start=offset, num=batch, withscores=True
+            # redis-py types every reply as ``Awaitable | Any`` (one signature for sync and async clients).
+            found = cast(
+                list[tuple[bytes, float]],
+                self.redis.zrevrangebyscore(key, "+inf", floor, start=offset, num=batch, withscores=True),
             )
             if not found:
                 break
