@@ -10,6 +10,7 @@ import pytest
 import redis
 
 from tests.support.leaks import pytest_sessionfinish, pytest_sessionstart
+from tests.support.rule_fixtures import make_rule, rule_data, rule_dir  # noqa: F401 - fixtures
 from tests.support.servers import RedisServer, running_redis
 
 # The session-wide leak check (tests/support/leaks.py): the run fails if a redis-server a test started
