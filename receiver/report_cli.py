@@ -30,7 +30,7 @@ class ReportUnavailable(AiopsError):
 def build_inputs(settings: Settings, options: dict[str, Any]) -> ReportInputs:
     from workers.clock import utc_now
     from workers.integrations.kubernetes.client import Kube, api_client_from_settings
-    from workers.integrations.redis.connection import prometheus_client
+    from workers.integrations.prometheus.client import prometheus_client
 
     kube = Kube(api_client_from_settings(settings.kubernetes), settings.kubernetes.timeout_s)
     return ReportInputs(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -167,8 +168,17 @@ def run_cron(settings: Settings, context: Context | None = None) -> None:
     """The periodic jobs (RQ's cron scheduler, ``workers.runner.cron``) until SIGTERM or SIGINT."""
     from workers.runner.cron import build_scheduler
 
+    use_utc_clock()
     ctx = context or build_context(settings)
     build_scheduler(ctx, settings).start()
+
+
+def use_utc_clock() -> None:
+    """Make this process's local time UTC: RQ's CronScheduler matches cron fields against local time and
+    takes no timezone, and the schedules (``0 0 * * 1``) are documented as UTC whatever the host's TZ.
+    ``putenv`` sets the C environment that ``tzset`` reads, and leaves reading the environment to settings."""
+    os.putenv("TZ", "UTC")
+    time.tzset()
 
 
 def run_watch(

@@ -8,7 +8,7 @@ import time
 
 from workers.errors import NotFound
 from workers.integrations.kubernetes.client import Kube, api_client_from_settings
-from workers.integrations.redis.connection import prometheus_client
+from workers.integrations.prometheus.client import prometheus_client
 from workers.settings import Settings
 from workers.workflows.scaling import analysis, evidence, summary
 

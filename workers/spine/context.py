@@ -17,7 +17,8 @@ import redis
 
 from rules.registry import RuleRegistry
 from workers.clock import utc_now
-from workers.integrations.redis.connection import connect_redis, prometheus_client
+from workers.integrations.prometheus.client import prometheus_client
+from workers.integrations.redis.connection import connect_redis
 from workers.settings import Settings
 from workers.spine.proposals import ProposalStore
 from workers.spine.records import RecordStore

@@ -3,7 +3,8 @@
 The HTML has no external assets and no script: inline CSS and inline SVG charts, every value escaped.
 It puts first what a person needs at a glance: the score, the counts per severity, what could not be
 read, the critical and high findings, then the recommendations, the week-over-week changes, the charts
-and each section. A section draws charts from ``summary["charts"]``: a list of
+and each section; last, the findings an exception covers (``Report.excepted``), listed apart with the
+exception's reason and expiry and never counted. A section draws charts from ``summary["charts"]``: a list of
 ``{"title", "unit", "series": [names], "bars": [{"label", "values": [one per series]}], "max"?}``.
 """
 
@@ -97,7 +98,31 @@ def render_markdown(report: Report) -> str:
         lines += ["## Since the previous report", "", *_md_changes(report.changes), ""]
     for section in report.sections:
         lines += _md_section(section)
+    if report.excepted:
+        lines += [f"## Excepted ({len(report.excepted)})", "", _EXCEPTED_NOTE, ""]
+        lines += ["| check | object | severity | reason | expires |", "|---|---|---|---|---|"]
+        for f in report.excepted[:SECTION_ROWS]:
+            reason, expires = _exception(f)
+            lines.append(
+                f"| {_md(f.check)} | {_md(_where(f))} | {f.severity.value} | {_md(reason)} | {_md(expires)} |"
+            )
+        if len(report.excepted) > SECTION_ROWS:
+            lines.append(f"\n… and {len(report.excepted) - SECTION_ROWS} more (json format has them all)")
+        lines.append("")
     return "\n".join(lines).rstrip() + "\n"
+
+
+_EXCEPTED_NOTE = (
+    "Findings an accepted exception covers, until it expires: not counted in the score or the counts."
+)
+
+
+def _exception(finding: Finding) -> tuple[str, str]:
+    """(reason, expiry) of the exception that covers ``finding`` (``evidence.exception``)."""
+    rule = finding.evidence.get("exception")
+    if not isinstance(rule, dict):
+        return "excepted (reason not recorded)", ""
+    return str(rule.get("reason") or "excepted (reason not recorded)"), str(rule.get("expires") or "")
 
 
 def _md_findings(findings: list[Finding]) -> list[str]:
@@ -224,6 +249,8 @@ def render_html(report: Report) -> str:
         parts.append("</div></section>")
     for section in report.sections:
         parts.append(_html_section(section))
+    if report.excepted:
+        parts.append(_html_excepted(report.excepted))
     parts.append("</main></body></html>")
     return "".join(parts)
 
@@ -265,6 +292,26 @@ def _html_section(section: Section) -> str:
             parts.append(f"<p>… and {len(section.findings) - len(shown)} more (json format has them all)</p>")
     parts.append("</section>")
     return "".join(parts)
+
+
+def _html_excepted(excepted: list[Finding]) -> str:
+    shown = excepted[:SECTION_ROWS]
+    rows = "".join(
+        f'<tr class="excepted"><td>{escape(f.check)}</td><td>{escape(_where(f))}</td>'
+        f"<td>{_pill(f.severity)}</td><td>{escape(reason)}</td><td>{escape(expires)}</td></tr>"
+        for f in shown
+        for reason, expires in [_exception(f)]
+    )
+    more = (
+        f"<p>… and {len(excepted) - len(shown)} more (json format has them all)</p>"
+        if len(excepted) > len(shown)
+        else ""
+    )
+    return (
+        f'<section id="excepted"><h2>Excepted ({len(excepted)})</h2><p>{escape(_EXCEPTED_NOTE)}</p>'
+        "<table><thead><tr><th>check</th><th>object</th><th>severity</th><th>reason</th><th>expires</th>"
+        f"</tr></thead><tbody>{rows}</tbody></table>{more}</section>"
+    )
 
 
 def bar_chart(chart: dict[str, Any], width: int = 520) -> str:

@@ -13,7 +13,9 @@ A report is one JSON document in Redis under ``aiops:report:<id>``, listed by tw
 
 ``report_job(kind)`` (queue ``reports``, in ``workers.runner.jobs.JOBS``) builds a report with the
 workflow the registry names for ``kind``, compares it with the previous stored one, stores it, adds
-entries to an audit record (``report-<id>``) and notifies every sink with a link to it. A failed run
+entries to an audit record (``report-<id>``) and notifies every sink with a link to it; when the report's
+``changes["new_critical"]`` is not empty (the security audit), a second notification escalates them at
+once, with each one's escalation text, and the record gets an ``escalation`` entry. A failed run
 records its error in that record and raises ``TemporaryError``, so RQ retries it (``REPORT_OPTIONS``);
 cron enqueues it through ``schedule_report_job`` so that the retry options travel with the job.
 """
@@ -257,7 +259,29 @@ def run_report(context: Any, kind: str, options: dict[str, Any] | None = None) -
             "notified": outcomes,
         },
     )
+    escalate(context, stored, record_id)
     return stored
+
+
+def escalate(context: Any, stored: Report, record_id: str) -> None:
+    """Notify every sink at once of ``stored``'s new critical findings, and record it (no-op without)."""
+    from workers.integrations.notify import sinks
+
+    body = sinks.escalation_message(stored, context.settings.notify.public_url)
+    if body is None:
+        return
+    outcomes = sinks.deliver(context.settings.notify, body)
+    context.records.append(
+        record_id,
+        "escalation",
+        {
+            "event": body["event"],
+            "findings": body["findings"],
+            "link": body["link"],
+            "notified": outcomes,
+        },
+    )
+    log.warning("reports: %s in %s", body["event"], stored.id)
 
 
 def report_job(kind: str) -> str:

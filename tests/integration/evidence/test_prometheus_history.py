@@ -16,8 +16,8 @@ from rules.model import Rule
 from rules.render import render_rule
 from sandbox.localprom import BinaryServer, start_prometheus, wait_for_series
 from sandbox.server import SandboxCluster
+from workers.integrations.prometheus.client import prometheus_client
 from workers.integrations.prometheus.queries import gather_prometheus, run_query, sample_values
-from workers.integrations.redis.connection import prometheus_client
 from workers.settings import PrometheusSettings
 from workers.spine.evidence import empty_evidence, shown_metrics
 

@@ -122,3 +122,37 @@ def deliver(settings: NotifySettings, body: dict[str, Any]) -> list[dict[str, An
         except httpx.HTTPError as exc:
             outcomes.append({"sink": "webhook", "url": sink.url, "ok": False, "error": str(exc)})
     return outcomes
+
+
+def escalation_message(report: Report, public_url: str | None) -> dict[str, Any] | None:
+    """The at-once notification of a report's new critical findings (``changes["new_critical"]``), each
+    with its escalation text and the report's link; None when there are none."""
+    found = list(report.changes.get("new_critical") or [])
+    if not found:
+        return None
+    link = ui_link(public_url, f"/ui/reports/{report.id}")
+    where = link if public_url else f"{link} on the receiver (notify.public_url is not set)"
+    event = f"escalation: {len(found)} new critical finding(s)"
+    lines = [str(item.get("escalation") or item.get("message") or item.get("check")) for item in found]
+    text = f"[aiops] {event} in {report.kind} report {report.id}:\n" + "\n".join(
+        f"- {line}" for line in lines
+    )
+    return {
+        "event": event,
+        "text": f"{text}\n{where}",
+        "report_id": report.id,
+        "kind": report.kind,
+        "findings": [
+            {
+                "check": item.get("check"),
+                "namespace": item.get("namespace"),
+                "kind": item.get("kind"),
+                "name": item.get("name"),
+                "escalation": line,
+            }
+            for item, line in zip(found, lines, strict=True)
+        ],
+        "link": link,
+        "link_is_relative": not public_url,
+        "record_id": report.record_id,
+    }

@@ -1,17 +1,14 @@
-"""Connections to the outside: Redis (or the shared embedded one), Kubernetes and Prometheus clients."""
+"""The Redis connection: ``REDIS_URL``, or the shared embedded server when it is unset."""
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import redis
 
 from workers.errors import SettingsError
-from workers.settings import PrometheusSettings, RedisSettings, default_embedded_dir
-
-if TYPE_CHECKING:
-    from workers.integrations.prometheus.client import Prometheus
+from workers.settings import RedisSettings, default_embedded_dir
 
 log = logging.getLogger(__name__)
 
@@ -51,27 +48,3 @@ def redis_url_of(client: redis.Redis) -> str:
         return f"unix://{kwargs['path']}?db={kwargs.get('db', 0)}"
     auth = f":{kwargs['password']}@" if kwargs.get("password") else ""
     return f"redis://{auth}{kwargs.get('host', '127.0.0.1')}:{kwargs.get('port', 6379)}/{kwargs.get('db', 0)}"
-
-
-def prometheus_client(settings: PrometheusSettings) -> Prometheus:
-    """A ``PrometheusConnect`` for ``settings``, with its timeout and optional bearer token."""
-    from prometheus_api_client import PrometheusConnect
-
-    headers = None
-    if settings.bearer_token_file:
-        token = settings.bearer_token_file.read_text(encoding="utf-8").strip()
-        headers = {"Authorization": f"Bearer {token}"}
-    from urllib3.util.retry import Retry
-
-    # The package exports the class through a module __getattr__, so mypy sees Any here: the annotation
-    # is where the client gets its type (workers.integrations.prometheus.client).
-    client: Prometheus = PrometheusConnect(
-        url=settings.url.rstrip("/"),
-        headers=headers,
-        disable_ssl=not settings.verify_tls,
-        # One quick retry: an unreachable Prometheus must cost an investigation a moment, not the
-        # library's default of three retries with exponential backoff (about 6 s per query).
-        retry=Retry(total=1, backoff_factor=0.1, status_forcelist=[429, 502, 503, 504]),
-        timeout=settings.timeout_s,
-    )
-    return client
