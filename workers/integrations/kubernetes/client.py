@@ -274,64 +274,16 @@ class Kube:
         )
 
 
-# --- paged cluster-wide lists (reports) ---------------------------------------------------------------
-# The weekly reports read every pod, node and workload: in pages of ``PAGE_SIZE`` (``limit`` and
-# ``continue``), as kube-apiserver serves large lists, so that neither side holds the whole list as one
-# response. A continue token that expired mid-list (410 Gone) is a ``TemporaryError``: the run is retried
-# rather than mixing two versions of the cluster in one report.
+# --- paged cluster-wide lists (the weekly reports, the scaling capacity check) ------------------------
+# Whole kinds are read in pages of ``PAGE_SIZE`` (``limit`` and ``continue``), as kube-apiserver serves
+# large lists, so that neither side holds the whole list as one response. A continue token that expired
+# mid-list (410 Gone) is a ``TemporaryError``: the run is retried rather than mixing two versions of the
+# cluster. List items carry no ``kind``; it is set on each object.
 
 PAGE_SIZE = 500
 """Objects per page of a paged list."""
 
-_PAGED: dict[str, tuple[str, str]] = {
-    "pods": ("core", "list_pod_for_all_namespaces"),
-    "nodes": ("core", "list_node"),
-    "deployments": ("apps", "list_deployment_for_all_namespaces"),
-    "statefulsets": ("apps", "list_stateful_set_for_all_namespaces"),
-    "horizontalpodautoscalers": ("autoscaling", "list_horizontal_pod_autoscaler_for_all_namespaces"),
-    "poddisruptionbudgets": ("policy", "list_pod_disruption_budget_for_all_namespaces"),
-}
-
-
-def _api_for(kube: Kube, group: str) -> Any:
-    if group == "core":
-        return kube.core
-    if group == "apps":
-        return kube.apps
-    if group == "autoscaling":
-        return k8s.AutoscalingV2Api(kube.api_client)
-    return k8s.PolicyV1Api(kube.api_client)
-
-
-def list_paged(kube: Kube, plural: str, page_size: int = PAGE_SIZE) -> Iterator[dict[str, Any]]:
-    """Every object of ``plural`` (a key of ``_PAGED``) in the cluster, page by page.
-
-    Raises ``ActionRefused`` when RBAC forbids the list, ``TemporaryError`` when the server is away.
-    """
-    group, method = _PAGED[plural]
-    func = getattr(_api_for(kube, group), method)
-    token: str | None = None
-    while True:
-        kwargs: dict[str, Any] = {"limit": page_size}
-        if token:
-            kwargs["_continue"] = token
-        try:
-            page = kube._call(f"list {plural}", func, **kwargs)
-        except PermanentError as exc:
-            if "answered 410" in str(exc):
-                raise TemporaryError(f"list {plural}: the continue token expired mid-list: {exc}") from exc
-            raise
-        yield from page.get("items") or []
-        token = (page.get("metadata") or {}).get("continue") or None
-        if not token:
-            return
-
-
-# --- paged cluster-wide lists by kind (the security audit, US6) -----------------------------------------
-# The audit reads whole kinds, RBAC and NetworkPolicies included, in pages like ``list_paged``; list items
-# carry no ``kind``, so it is set on each object for the pure audit code to group them.
-
-_AUDIT_LISTS: dict[str, tuple[Callable[[k8s.ApiClient], Any], str]] = {
+_LISTS: dict[str, tuple[Callable[[k8s.ApiClient], Any], str]] = {
     "Namespace": (k8s.CoreV1Api, "list_namespace"),
     "Node": (k8s.CoreV1Api, "list_node"),
     "Pod": (k8s.CoreV1Api, "list_pod_for_all_namespaces"),
@@ -344,6 +296,8 @@ _AUDIT_LISTS: dict[str, tuple[Callable[[k8s.ApiClient], Any], str]] = {
     "ReplicaSet": (k8s.AppsV1Api, "list_replica_set_for_all_namespaces"),
     "Job": (k8s.BatchV1Api, "list_job_for_all_namespaces"),
     "CronJob": (k8s.BatchV1Api, "list_cron_job_for_all_namespaces"),
+    "HorizontalPodAutoscaler": (k8s.AutoscalingV2Api, "list_horizontal_pod_autoscaler_for_all_namespaces"),
+    "PodDisruptionBudget": (k8s.PolicyV1Api, "list_pod_disruption_budget_for_all_namespaces"),
     "NetworkPolicy": (k8s.NetworkingV1Api, "list_network_policy_for_all_namespaces"),
     "Role": (k8s.RbacAuthorizationV1Api, "list_role_for_all_namespaces"),
     "RoleBinding": (k8s.RbacAuthorizationV1Api, "list_role_binding_for_all_namespaces"),
@@ -352,13 +306,13 @@ _AUDIT_LISTS: dict[str, tuple[Callable[[k8s.ApiClient], Any], str]] = {
 }
 
 
-def list_kind_paged(kube: Kube, kind: str, page_size: int = PAGE_SIZE) -> Iterator[dict[str, Any]]:
-    """Every object of ``kind`` (a key of ``_AUDIT_LISTS``) in the cluster, page by page, ``kind`` set.
+def list_paged(kube: Kube, kind: str, page_size: int = PAGE_SIZE) -> Iterator[dict[str, Any]]:
+    """Every object of ``kind`` (a key of ``_LISTS``) in the cluster, page by page, ``kind`` set.
 
     Raises ``ActionRefused`` when RBAC forbids the list, ``TemporaryError`` when the server is away or the
     continue token expired mid-list.
     """
-    api, method = _AUDIT_LISTS[kind]
+    api, method = _LISTS[kind]
     func = getattr(api(kube.api_client), method)
     token: str | None = None
     while True:

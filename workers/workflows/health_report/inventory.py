@@ -186,6 +186,14 @@ READERS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "poddisruptionbudgets": _slim,
 }
 _FIELDS = {"horizontalpodautoscalers": "hpas", "poddisruptionbudgets": "pdbs"}
+_KINDS = {
+    "pods": "Pod",
+    "nodes": "Node",
+    "deployments": "Deployment",
+    "statefulsets": "StatefulSet",
+    "horizontalpodautoscalers": "HorizontalPodAutoscaler",
+    "poddisruptionbudgets": "PodDisruptionBudget",
+}
 
 
 def read(kube: Any, page_size: int | None = None) -> Inventory:
@@ -195,7 +203,7 @@ def read(kube: Any, page_size: int | None = None) -> Inventory:
         target: list[Any] = getattr(inventory, _FIELDS.get(plural, plural))
         try:
             items: Iterable[dict[str, Any]] = (
-                list_paged(kube, plural, page_size) if page_size else list_paged(kube, plural)
+                list_paged(kube, _KINDS[plural], page_size) if page_size else list_paged(kube, _KINDS[plural])
             )
             for obj in items:
                 target.append(reader(obj))

@@ -158,7 +158,7 @@ def hpa_brief(hpa: dict[str, Any]) -> dict[str, Any]:
 
 def _nodes(kube: Any) -> list[dict[str, Any]]:
     nodes = []
-    for node in list_paged(kube, "nodes"):
+    for node in list_paged(kube, "Node"):
         allocatable = (node.get("status") or {}).get("allocatable") or {}
         ready = (_condition(node, "Ready") or {}).get("status") == "True"
         nodes.append(
@@ -233,7 +233,7 @@ def gather(
     }
     nodes = _nodes(kube)
     other_cpu = other_memory = 0.0
-    for pod in list_paged(kube, "pods"):
+    for pod in list_paged(kube, "Pod"):
         pod_meta, pod_spec = pod.get("metadata") or {}, pod.get("spec") or {}
         if pod_meta.get("uid") in uids or not pod_spec.get("nodeName"):
             continue

@@ -18,7 +18,7 @@ from typing import Any
 
 from workers.domain import Finding, Report, Section, Severity
 from workers.errors import ActionRefused
-from workers.integrations.kubernetes.client import Kube, list_kind_paged
+from workers.integrations.kubernetes.client import Kube, list_paged
 from workers.settings import SecuritySettings, Settings
 from workers.workflows.security_audit import (
     drift,
@@ -192,7 +192,7 @@ def read_objects(kube: Kube, page_size: int = 500) -> tuple[list[dict[str, Any]]
     forbidden: dict[str, str] = {}
     for kind in LISTED_KINDS:
         try:
-            found.extend(list_kind_paged(kube, kind, page_size=page_size))
+            found.extend(list_paged(kube, kind, page_size=page_size))
         except ActionRefused as exc:
             forbidden[kind] = str(exc)
     return found, forbidden
