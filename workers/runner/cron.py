@@ -28,9 +28,9 @@ REPORT_SCHEDULES = (("health", "health_report_cron"), ("security", "security_aud
 
 
 def register_reports(scheduler: CronScheduler, settings: Settings) -> None:
-    """The weekly reports. RQ matches cron fields against the scheduler's local time: run ``aiops cron``
-    with ``TZ=UTC`` (the image does) for the documented 00:00 UTC. A kind without a report workflow in the
-    registry (the security audit before it exists) is still scheduled: its run fails and is recorded."""
+    """The weekly reports. RQ matches cron fields against the scheduler's local time, so ``aiops cron``
+    runs in UTC (``receiver.runtime.use_utc_clock``) for the documented 00:00 UTC. A kind without a report
+    workflow in the registry is still scheduled: its run fails and is recorded."""
     for kind, setting in REPORT_SCHEDULES:
         scheduler.register(
             reports.schedule_report_job,

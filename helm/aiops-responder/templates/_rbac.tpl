@@ -34,6 +34,18 @@ ones only ever into ClusterRoles.
 - apiGroups: ["networking.k8s.io"]
   resources: ["networkpolicies"]
   verbs: ["get", "list"]
+# PodDisruptionBudgets: scaling recommendations (a floor for minReplicas) and the weekly health report.
+- apiGroups: ["policy"]
+  resources: ["poddisruptionbudgets"]
+  verbs: ["get", "list"]
+# KEDA ScaledObjects: a workload KEDA already scales gets no HPA proposal.
+- apiGroups: ["keda.sh"]
+  resources: ["scaledobjects"]
+  verbs: ["get", "list"]
+# Jobs and CronJobs: owners of failing pods, and workloads in the security audit.
+- apiGroups: ["batch"]
+  resources: ["jobs", "cronjobs"]
+  verbs: ["get", "list"]
 {{- end }}
 
 {{/* Cluster-scoped reads (ClusterRole only). */}}
@@ -45,6 +57,10 @@ ones only ever into ClusterRoles.
 # Namespaces: which namespaces exist, for the reports.
 - apiGroups: [""]
   resources: ["namespaces"]
+  verbs: ["get", "list"]
+# APIServices: whether the metrics API (metrics-server) is registered, before proposing an HPA.
+- apiGroups: ["apiregistration.k8s.io"]
+  resources: ["apiservices"]
   verbs: ["get", "list"]
 {{- end }}
 
