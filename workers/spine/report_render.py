@@ -362,10 +362,23 @@ def bar_chart(chart: dict[str, Any], width: int = 520) -> str:
     return "".join(out)
 
 
+def as_json(report: Report) -> dict[str, Any]:
+    """The stored report plus, for scripts, every finding in one list (worst first, with its section) and
+    the counts per severity: ``findings`` and ``counts`` at the top level."""
+    sections = {id(finding): section.id for section in report.sections for finding in section.findings}
+    data: dict[str, Any] = report.model_dump(mode="json")
+    data["counts"] = counts(report)
+    data["findings"] = [
+        {**finding.model_dump(mode="json"), "section": sections.get(id(finding))}
+        for finding in report.findings()
+    ]
+    return data
+
+
 def render(report: Report, fmt: str) -> str:
     """``report`` as ``json``, ``md`` or ``html``; ``ValueError`` for another format."""
     if fmt == "json":
-        return report.model_dump_json(indent=2) + "\n"
+        return json.dumps(as_json(report), indent=2, default=str) + "\n"
     if fmt == "md":
         return render_markdown(report)
     if fmt == "html":

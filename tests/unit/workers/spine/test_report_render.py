@@ -77,3 +77,17 @@ def test_an_excepted_finding_without_a_recorded_reason_says_so() -> None:
     report = _report()
     report.excepted[0].evidence = {}
     assert "excepted (reason not recorded)" in report_render.render_markdown(report)
+
+
+def test_json_lists_every_active_finding_at_the_top_with_its_section_and_the_counts() -> None:
+    import json
+
+    data = json.loads(report_render.render(_report(), "json"))
+    assert data["counts"] == {"critical": 1, "high": 0, "medium": 0, "low": 0, "info": 0}
+    (finding,) = data["findings"]
+    assert finding["check"] == "rbac.wildcard_all" and finding["section"] == "rbac"
+    assert {"title", "severity", "score", "namespace", "kind", "name", "message", "remediation"} <= set(
+        finding
+    )
+    assert data["sections"][0]["findings"][0]["name"] == "ops-superuser"  # the stored shape is kept
+    assert [f["check"] for f in data["excepted"]] == ["images.latest_tag"]  # excepted are not in findings
