@@ -51,26 +51,7 @@ def message(proposal: Proposal, event: str, public_url: str | None) -> dict[str,
 
 def notify(settings: NotifySettings, proposal: Proposal, event: str) -> list[dict[str, Any]]:
     """Send to every sink; returns one outcome per sink for the audit record."""
-    body = message(proposal, event, settings.public_url)
-    outcomes = []
-    for sink in settings.sinks:
-        if sink.type == "log":
-            log.info(json.dumps(body))
-            outcomes.append({"sink": "log", "ok": True})
-            continue
-        try:
-            response = httpx.post(str(sink.url), json=body, timeout=sink.timeout_s)
-            outcomes.append(
-                {
-                    "sink": "webhook",
-                    "url": sink.url,
-                    "ok": response.is_success,
-                    "status": response.status_code,
-                }
-            )
-        except httpx.HTTPError as exc:
-            outcomes.append({"sink": "webhook", "url": sink.url, "ok": False, "error": str(exc)})
-    return outcomes
+    return deliver(settings, message(proposal, event, settings.public_url))
 
 
 # --- reports (US5, US6): a stored report, with a link to it -------------------------------------------
