@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 from pydantic import (
@@ -249,7 +249,24 @@ def adviser_environment(
     return chosen
 
 
-class KubectlAiSettings(Section):
+class _CliAdviser(Section):
+    """What the two advisers run as local programs share: an allowlisted environment."""
+
+    if TYPE_CHECKING:  # fields of the subclasses, which keep their own order, defaults and docs
+        env_passthrough: list[str]
+        kubeconfig: Path | None
+
+    @field_validator("env_passthrough", check_fields=False)
+    @classmethod
+    def _no_worker_credentials(cls, value: list[str]) -> list[str]:
+        return checked_passthrough(value)
+
+    def process_environment(self, environ: Mapping[str, str] | None = None) -> dict[str, str]:
+        """The whole environment the program is started with (``environ``: the worker's, by default)."""
+        return adviser_environment(self.env_passthrough, self.kubeconfig, environ)
+
+
+class KubectlAiSettings(_CliAdviser):
     """kubectl-ai, run as a CLI with a read-only kubeconfig."""
 
     enabled: bool = False
@@ -269,15 +286,6 @@ class KubectlAiSettings(Section):
     env_passthrough: list[str] = Field(default_factory=lambda: list(KUBECTL_AI_ENV))
     """Variables of the worker's environment kubectl-ai also gets (its LLM provider's key and endpoint);
     besides these it gets only PATH, HOME, LANG, LC_*, TMPDIR, TZ and KUBECONFIG set to ``kubeconfig``."""
-
-    @field_validator("env_passthrough")
-    @classmethod
-    def _no_worker_credentials(cls, value: list[str]) -> list[str]:
-        return checked_passthrough(value)
-
-    def process_environment(self, environ: Mapping[str, str] | None = None) -> dict[str, str]:
-        """The whole environment kubectl-ai is started with (``environ``: the worker's, by default)."""
-        return adviser_environment(self.env_passthrough, self.kubeconfig, environ)
 
 
 class KagentSettings(Section):
@@ -310,7 +318,7 @@ class HolmesSettings(Section):
     """Seconds one HolmesGPT request may take."""
 
 
-class K8sgptSettings(Section):
+class K8sgptSettings(_CliAdviser):
     """k8sgpt, run as a CLI (``k8sgpt analyze``)."""
 
     enabled: bool = False
@@ -326,15 +334,6 @@ class K8sgptSettings(Section):
     env_passthrough: list[str] = Field(default_factory=lambda: list(K8SGPT_ENV))
     """Variables of the worker's environment k8sgpt also gets (its config location and backend settings);
     besides these it gets only PATH, HOME, LANG, LC_*, TMPDIR, TZ and KUBECONFIG set to ``kubeconfig``."""
-
-    @field_validator("env_passthrough")
-    @classmethod
-    def _no_worker_credentials(cls, value: list[str]) -> list[str]:
-        return checked_passthrough(value)
-
-    def process_environment(self, environ: Mapping[str, str] | None = None) -> dict[str, str]:
-        """The whole environment k8sgpt is started with (``environ``: the worker's, by default)."""
-        return adviser_environment(self.env_passthrough, self.kubeconfig, environ)
 
 
 class AdviserSettings(Section):
