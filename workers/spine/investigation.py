@@ -14,23 +14,21 @@ import hashlib
 import logging
 from typing import Any
 
-from rules import allowlist
-from rules.allowlist import NO_ACTION, Risk
 from rules.errors import RuleError
 from rules.matcher import effective_risk
 from rules.render import render_rule
 from workers.clock import iso
 from workers.domain import Proposal, Target
-from workers.errors import ActionRefused, AiopsError, NotFound, PermanentError
+from workers.errors import AiopsError, NotFound, PermanentError
 from workers.integrations.advisers.registry import disabled_reason
 from workers.integrations.kubernetes.evidence import container_summaries
 from workers.integrations.kubernetes.workloads import pod_state, replica_state, workload_of, workload_pods
-from workers.integrations.notify.sinks import notify
 from workers.redaction import redact_value
-from workers.spine import advice, counters, incidents, lifecycle, queues
+from workers.spine import advice, counters, incidents, queues
 from workers.spine.context import Context, current
 from workers.spine.evidence import gather, query_entry, summary
 from workers.spine.incidents import Claim, ClaimResult
+from workers.spine.parking import Parked, park
 
 log = logging.getLogger(__name__)
 
@@ -119,10 +117,9 @@ class Investigation:
         evidence = self._gather(target, rendered)
         if evidence is None:
             return None
-        proposal = self._propose(target, rendered, evidence)
-        proposal, created = self.context.proposals.create(proposal)
-        if created:
-            self._after_parking(proposal, evidence)
+        parked = self._park(target, rendered, evidence)
+        if parked.created:
+            self._after_parking(parked.proposal, evidence)
         return self.pid
 
     def _claim(self, target: dict[str, str]) -> ClaimResult | None:
@@ -253,16 +250,12 @@ class Investigation:
             return None
         return evidence
 
-    def _propose(self, target: dict[str, str], rendered: Any, evidence: dict[str, Any]) -> Proposal:
+    def _park(self, target: dict[str, str], rendered: Any, evidence: dict[str, Any]) -> Parked:
         context, rule = self.context, self.rule
         playbook = context.workflows.workflow(rule.playbook)
         diagnosis = playbook.diagnose(evidence)
         self.record("diagnosis", diagnosis.to_dict())
         proposed = playbook.propose(diagnosis, evidence, list(rule.remediation.actions))
-        action = _plan_action(context, target, proposed, evidence, self.rid)
-        inherent = allowlist.ACTIONS.get(action["type"], Risk.low)
-        risk = max(effective_risk(rule), inherent, key=lambda r: r.rank)
-        auto = rule.remediation.approval == "auto" and risk == Risk.low and action["type"] != NO_ACTION
         expires_s = int(
             getattr(rule.remediation, "expires_after_s", 0)
             or context.settings.proposals.default_expires_after_s
@@ -272,61 +265,38 @@ class Investigation:
             {"kubernetes": "restarts_stable"},
         ]
         workload = self.workload or Target.of(target)
-        return lifecycle.new_proposal(
+        return park(
             context,
-            expires_s,
-            id=self.pid,
+            proposal_id=self.pid,
+            record_id=self.rid,
             rule=rule.name,
             playbook=rule.playbook,
-            alert=_alert_brief(self.alert),
-            target=changed_object(action.get("plan"), workload),
+            subject=dict(target),
+            workload=workload,
             diagnosis={
                 **diagnosis.to_dict(),
                 "subject": dict(target),
                 "workload": {**workload.model_dump(), "replicas": self.replicas.get("summary")},
             },
-            action=action,
-            risk=risk.value,
-            approval="auto" if auto else "required",
-            expected_outcome=getattr(proposed, "expected_outcome", ""),
-            validation_plan={
+            draft=proposed,
+            evidence=evidence,
+            # The workload to validate is the one the plan changes, known once it is planned.
+            validation_plan=lambda action: {
                 "after_s": int(rule.validate_.after_s),
                 "for_s": int(rule.validate_.for_s),
                 "checks": checks,
                 "workload": _workload(target, evidence, action.get("plan")),
                 "described": getattr(proposed, "validation_plan", ""),
             },
-            record_id=self.rid,
+            alert=_alert_brief(self.alert),
+            risk_floor=effective_risk(rule),
+            auto_approve=rule.remediation.approval == "auto",
+            expires_after_s=expires_s,
         )
 
     def _after_parking(self, proposal: Proposal, evidence: dict[str, Any]) -> None:
+        """What only an alert's investigation adds to a parked proposal: the AI advisers' opinions."""
         context = self.context
-        counters.increment(context.redis, "proposals_created_total", action=proposal.action["type"])
-        context.records.set_meta(self.rid, proposal_id=self.pid)
-        self.record(
-            "proposal",
-            {
-                "proposal_id": self.pid,
-                "target": proposal.target,
-                "action": proposal.action,
-                "risk": proposal.risk,
-                "approval": proposal.approval,
-                "expires_at": proposal.expires_at,
-                "expected_outcome": proposal.expected_outcome,
-            },
-        )
-        lifecycle.supersede_older(context, proposal)
-        sinks = notify(context.settings.notify, proposal, "proposal pending")
-        self.record("notification", {"event": "proposal_pending", "sinks": sinks})
-        if proposal.approval == "auto":
-            # Rules may auto-approve low-risk actions; the approval is recorded as such.
-            lifecycle.approve(
-                context,
-                proposal.id,
-                f"auto:{proposal.rule}",
-                "auto-approved: rule allows low risk",
-                auto=True,
-            )
         wanted = list(self.rule.evidence.ai)
         not_consulted = {name: disabled_reason(name, context.settings.advisers) for name in wanted}
         if any(not reason for reason in not_consulted.values()):
@@ -364,33 +334,3 @@ def investigate_job(alert: dict[str, Any], rule_name: str) -> str | None:
         investigation.failed(exc)
         log.warning("investigation %s failed permanently: %s", investigation.inv, exc)
         return None
-
-
-def changed_object(plan: dict[str, Any] | None, workload: Target) -> dict[str, str]:
-    """A proposal's target: the object its plan changes, or the workload when it changes nothing."""
-    if plan:
-        return {key: str(plan[key]) for key in ("kind", "namespace", "name")}
-    return {"kind": workload.kind, "namespace": workload.namespace, "name": workload.name}
-
-
-def _plan_action(
-    context: Context, target: dict[str, str], proposed: Any, evidence: dict[str, Any], rid: str
-) -> dict[str, Any]:
-    action: dict[str, Any] = {
-        "type": proposed.type,
-        "params": dict(proposed.params or {}),
-        "plan": None,
-        "runbook": getattr(proposed, "runbook", None),
-        "reasoning": getattr(proposed, "reasoning", ""),
-    }
-    if proposed.type == NO_ACTION:
-        return action
-    try:
-        implementation = context.workflows.actions[proposed.type]
-        plan = implementation.plan(context.kube, target, action["params"], evidence)
-    except (ActionRefused, NotFound, KeyError) as exc:
-        context.records.append(rid, "action_not_possible", {"action": proposed.type, "reason": str(exc)})
-        action.update({"type": NO_ACTION, "not_possible": {"action": proposed.type, "reason": str(exc)}})
-        return action
-    action["plan"] = plan.to_dict()
-    return action

@@ -4,7 +4,7 @@ guard still holds for the object as another change left it."""
 from __future__ import annotations
 
 from workers.domain import Target
-from workers.spine.investigation import changed_object
+from workers.spine.parking import changed_object
 from workers.spine.turns import guard_stale, plan_object
 
 ROLLBACK = {
