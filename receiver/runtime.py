@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+import redis
 from flask import Flask
 
 from receiver.app import create_app
@@ -118,8 +119,32 @@ def run_worker(
     install(ctx)
     warm_up(ctx)
     reload_rules_on_sighup(ctx)
-    worker = build_worker(ctx, queue_names)
-    return bool(worker.work(burst=burst, with_scheduler=True, logging_level=settings.logging.level))
+    while True:
+        worker = build_worker(ctx, queue_names)
+        worked = bool(worker.work(burst=burst, with_scheduler=True, logging_level=settings.logging.level))
+        # RQ's worker quits on a Redis error outside its dequeue loop (a failover, a restart); it asked
+        # to stop only when it says so. Start a new one once Redis answers again.
+        if burst or getattr(worker, "_stop_requested", True):
+            return worked
+        log.warning("the worker lost Redis; a new one starts when Redis answers")
+        exit_on_signals(signal.SIGTERM, signal.SIGINT)  # RQ's handlers went with its worker
+        if not wait_for_store(ctx):
+            return worked
+
+
+def wait_for_store(context: Context, timeout_s: float | None = None) -> bool:
+    """Wait, with backoff, until Redis answers a PING; False when ``timeout_s`` passes."""
+    deadline = None if timeout_s is None else time.monotonic() + timeout_s
+    delay = 0.2
+    while deadline is None or time.monotonic() < deadline:
+        try:
+            context.redis.ping()
+            return True
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            log.warning("Redis does not answer (%s); retrying in %.1f s", exc, delay)
+        time.sleep(delay)
+        delay = min(delay * 2, 5.0)
+    return False
 
 
 def warm_up(context: Context) -> None:

@@ -54,7 +54,7 @@ class BinaryServer:
                 self.argv,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                preexec_fn=_die_with_parent,  # noqa: PLW1509 - a prctl call, no locks taken
+                preexec_fn=die_with_parent,  # noqa: PLW1509 - a prctl call, no locks taken
             )
         wait_for_port(self.port, timeout, self.proc)
         deadline = time.monotonic() + timeout
@@ -69,7 +69,7 @@ class BinaryServer:
         stop_process(self.proc)
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """In the child, before exec: SIGTERM when the process that started it dies, even by SIGKILL.
 
     ``stop`` covers every orderly end; this covers a demo or test runner killed outright, which would

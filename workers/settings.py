@@ -47,8 +47,16 @@ class RedisSettings(Section):
     """Where the queues, proposals, records and counters live."""
 
     url: str | None = None
-    """Redis URL (``REDIS_URL``). Unset: every aiops process of the user shares one embedded Redis (not for
-    production)."""
+    """Redis URL (``REDIS_URL``): ``redis://``, ``rediss://``, ``unix://``, or
+    ``redis+sentinel://[:password@]host:port[,host:port...]/service[/db]`` for a Sentinel-monitored primary
+    that the receiver, the workers and RQ follow across failovers (docs/deploy.md). Unset: every aiops
+    process of the user shares one embedded Redis (not for production)."""
+    min_replicas_ack: int = Field(0, ge=0, le=10)
+    """Replicas that must hold an alert's intake before the webhook answers 2xx (Redis ``WAIT``); 0: the
+    primary's word is enough. With Sentinel, 1 keeps an acknowledged alert through the primary's loss;
+    fewer acks within ``replica_ack_timeout_ms`` answer 503, and the sender's retry is deduplicated."""
+    replica_ack_timeout_ms: int = Field(500, ge=1, le=10_000)
+    """How long the webhook waits for ``min_replicas_ack`` replicas."""
     embedded_dir: Path | None = None
     """State directory of the shared embedded Redis (socket, lock, pid and AOF files); unset:
     ``$XDG_STATE_HOME/aiops-responder/redis``, else ``~/.local/state/aiops-responder/redis``."""

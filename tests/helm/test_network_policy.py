@@ -148,3 +148,19 @@ def test_off_only_on_request(chart: Any) -> None:
     rendered = render(chart, "no-policies", {"networkPolicy": {"enabled": False}})
     assert rendered.of_kind("NetworkPolicy") == []
     assert "WARNING: networkPolicy.enabled=false" in rendered.notes
+
+
+def test_an_external_sentinel_redis_is_reached_on_both_ports_and_acks_are_wired(chart) -> None:
+    url = "redis+sentinel://sentinel-0.redis:26379,sentinel-1.redis:26379/aiops/0"
+    values = {
+        "redis": {"url": url, "minReplicasAck": 1},
+        "networkPolicy": {"externalRedis": {"port": 6379, "sentinelPort": 26379}},
+    }
+    rendered = render(chart, "sentinel", values)
+    assert not [obj for obj in rendered.objects if obj["kind"] == "StatefulSet" and "redis" in obj["_source"]]
+    for component in ("receiver", "worker"):
+        assert {(6379, "TCP"), (26379, "TCP")} <= _egress_ports(_policy(rendered, component))
+    deployment = rendered.one("Deployment", "worker")
+    env = {e["name"]: e.get("value") for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["REDIS_URL"] == url
+    assert env["AIOPS_REDIS_MIN_REPLICAS_ACK"] == "1"

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from sandbox.localprom import (
     BinaryServer,
+    die_with_parent,
     find_binary,
     free_port,
     start_prometheus,
@@ -83,6 +84,7 @@ class RedisServer:
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            preexec_fn=die_with_parent,  # noqa: PLW1509 - a prctl call, no locks taken
         )
         wait_for_port(self.port, proc=self.proc)
         wait_for_redis(self.url_for(*self.ready_auth) if self.ready_auth else self.url)

@@ -17,6 +17,7 @@ from rq import Queue
 from rq.exceptions import DuplicateJobError
 
 from workers.errors import StoreUnavailable
+from workers.integrations.redis.connection import pinned, wait_for_replicas
 from workers.redaction import bounded
 from workers.spine import counters, incidents, investigation, lifecycle, queues
 from workers.spine.context import Context, current
@@ -112,7 +113,16 @@ def ingest(context: Context, alerts: list[dict[str, Any]]) -> IntakeResult:
             seen.add(key)
             plans.append((alert, key, _planned_jobs(context, alert)))
         windows = (context.settings.alerts.dedup_window_s, context.settings.alerts.incident_window_s)
-        _commit(context.redis, queue, plans, windows, result, context.settings.limits.max_stored_alert_text)
+        text_limit = context.settings.limits.max_stored_alert_text
+        store = context.settings.redis
+        if store.min_replicas_ack <= 0:
+            _commit(context.redis, queue, plans, windows, result, text_limit)
+        else:
+            # The 2xx promises the work survives the primary's loss: replicas must hold it first.
+            with pinned(context.redis) as connection:
+                pinned_queue = queues.queue(queues.ALERTS, connection)
+                _commit(connection, pinned_queue, plans, windows, result, text_limit)
+                wait_for_replicas(connection, store.min_replicas_ack, store.replica_ack_timeout_ms)
     except (redis.ConnectionError, redis.TimeoutError) as exc:
         raise StoreUnavailable(f"Redis is unreachable: {exc}") from exc
     return result

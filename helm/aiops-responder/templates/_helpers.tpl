@@ -139,6 +139,10 @@ for the bundled Redis. Takes (dict "root" $ "component" "worker").
 - name: REDIS_URL
   value: {{ printf "redis://%s:6379/0" (include "aiops.redis.host" $root) | quote }}
 {{- end }}
+{{- with $redis.minReplicasAck }}
+- name: AIOPS_REDIS_MIN_REPLICAS_ACK
+  value: {{ . | quote }}
+{{- end }}
 {{- end }}
 
 {{/*
