@@ -190,7 +190,7 @@ def start_workers(
 
     children = []
     for index in range(count):
-        argv = [sys.executable, "-m", "receiver.cli", "worker", "--queues", "alerts,actions,advice,reports"]
+        argv = [sys.executable, "-m", "receiver.cli", "worker", "--queues", "actions,alerts,advice,reports"]
         children.append(spawn(stack, f"worker-{index}", argv, workdir, env=env))
     deadline = time.monotonic() + 60
     while Worker.count(connection=connection) < count:

@@ -21,7 +21,8 @@ if TYPE_CHECKING:
     from receiver.client import ApiClient
 
 log = logging.getLogger("aiops.cli")
-QUEUES = ("alerts", "actions", "advice", "reports")
+# Approved actions first: a storm of investigations must not hold back a decision already taken.
+QUEUES = ("actions", "alerts", "advice", "reports")
 
 
 def _settings(args: argparse.Namespace) -> Settings:

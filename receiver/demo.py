@@ -126,7 +126,7 @@ def run_demo(interactive: bool = False, keep_running: bool = False, full: bool =
         )
         worker_log = stack.enter_context((workdir / "worker.log").open("wb"))
         worker = subprocess.Popen(
-            [sys.executable, "-m", "receiver.cli", "worker", "--queues", "alerts,actions,advice,reports"],
+            [sys.executable, "-m", "receiver.cli", "worker", "--queues", "actions,alerts,advice,reports"],
             env=env,
             stdout=worker_log,
             stderr=subprocess.STDOUT,

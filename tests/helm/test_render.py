@@ -159,7 +159,7 @@ def test_receiver_pod_disruption_budget(rendered: Rendered) -> None:
 def test_worker_serves_the_three_queues(rendered: Rendered) -> None:
     worker = _workload(rendered, "worker")
     (container,) = worker["spec"]["template"]["spec"]["containers"]
-    assert container["args"] == ["worker", "--queues", "alerts,actions,advice,reports"]
+    assert container["args"] == ["worker", "--queues", "actions,alerts,advice,reports"]
     autoscaled = rendered.of_kind("HorizontalPodAutoscaler") or rendered.of_kind("ScaledObject")
     assert ("replicas" in worker["spec"]) is not bool(autoscaled)
     assert worker["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] >= 60

@@ -11,7 +11,9 @@ ALERTS = "alerts"
 ACTIONS = "actions"
 ADVICE = "advice"  # AI advisers: slow (minutes), so never in front of investigations
 REPORTS = "reports"
-ALL = (ALERTS, ACTIONS, ADVICE, REPORTS)
+ALL = (ACTIONS, ALERTS, ADVICE, REPORTS)
+"""Every queue, in the order a worker serves them: approved actions and validation rounds first, so an alert
+storm never holds back a decision already taken; the slow advisers and reports last."""
 
 # Investigations are idempotent (deterministic proposal ids), so a crashed one is simply run again.
 INVESTIGATE_OPTIONS: dict[str, Any] = {
