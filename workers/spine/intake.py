@@ -1,8 +1,9 @@
 """Intake: deduplicate normalised alerts, match them to rules and queue the work, atomically.
 
-The dedup markers and the jobs are written in one MULTI/EXEC guarded by WATCH on the markers, so
-Alertmanager's re-sends and several receiver replicas racing on one alert make exactly one job, and
-a failure half-way leaves neither marker nor job (the sender's retry then succeeds).
+One Redis round trip per webhook request: a Lua script checks and sets the dedup and incident markers,
+counts, and writes the payload's one job (``CLAIM_SCRIPT``), so Alertmanager's re-sends and several
+receiver replicas racing on one alert make exactly one job, and a failure half-way leaves neither marker
+nor job (the sender's retry then succeeds).
 """
 
 from __future__ import annotations
@@ -21,9 +22,12 @@ from workers.integrations.redis.connection import pinned, wait_for_replicas
 from workers.redaction import bounded
 from workers.spine import counters, incidents, investigation, lifecycle, queues
 from workers.spine.context import Context, current
+from workers.spine.proposals import BY_ALERT
 
 DEDUP_PREFIX = "aiops:dedup:"
 INCIDENT_PREFIX = "aiops:incident:"
+CLAIM_PREFIX = "aiops:intake:claim:"
+"""What a multi-alert payload's claim found new, for its fan-out job (``fan_out``)."""
 
 
 @dataclass
@@ -66,16 +70,13 @@ def incident_key(alert: dict[str, Any]) -> str | None:
 
 
 def _planned_jobs(context: Context, alert: dict[str, Any]) -> list[dict[str, Any]]:
-    """The jobs one alert asks for; empty when nothing wants it."""
+    """The jobs one alert asks for; empty when nothing wants it.
+
+    A resolved alert's job is ``conditional``: it is queued only when the alert has a proposal or is in an
+    incident, which the claim script checks in Redis (its ``if_exists`` keys), in the same round trip.
+    """
     planned = []
-    if (
-        alert["status"] == "resolved"
-        and context.settings.alerts.resolved_supersedes
-        and (
-            context.proposals.any_for_alert(alert["fingerprint"])
-            or incidents.in_incident(context.redis, alert["fingerprint"])
-        )
-    ):
+    if alert["status"] == "resolved" and context.settings.alerts.resolved_supersedes:
         marker = dedup_key(alert).removeprefix(DEDUP_PREFIX)
         planned.append(
             {
@@ -83,6 +84,7 @@ def _planned_jobs(context: Context, alert: dict[str, Any]) -> list[dict[str, Any
                 "args": (alert,),
                 "job_id": f"resolved-{marker}",
                 "options": queues.INVESTIGATE_OPTIONS,
+                "if_exists": [BY_ALERT + alert["fingerprint"], incidents.alert_key(alert["fingerprint"])],
             }
         )
     for rule in context.rules.current.match(alert):
@@ -101,7 +103,6 @@ def _planned_jobs(context: Context, alert: dict[str, Any]) -> list[dict[str, Any
 def ingest(context: Context, alerts: list[dict[str, Any]]) -> IntakeResult:
     """Queue the work for ``alerts``; raises ``StoreUnavailable`` if Redis cannot be reached."""
     result = IntakeResult(received=len(alerts))
-    queue = queues.queue(queues.ALERTS, context.redis)
     try:
         seen: set[str] = set()
         plans = []
@@ -116,90 +117,200 @@ def ingest(context: Context, alerts: list[dict[str, Any]]) -> IntakeResult:
         text_limit = context.settings.limits.max_stored_alert_text
         store = context.settings.redis
         if store.min_replicas_ack <= 0:
-            _commit(context.redis, queue, plans, windows, result, text_limit)
+            _claim(context.redis, plans, windows, result, text_limit)
         else:
             # The 2xx promises the work survives the primary's loss: replicas must hold it first.
             with pinned(context.redis) as connection:
-                pinned_queue = queues.queue(queues.ALERTS, connection)
-                _commit(connection, pinned_queue, plans, windows, result, text_limit)
+                _claim(connection, plans, windows, result, text_limit)
                 wait_for_replicas(connection, store.min_replicas_ack, store.replica_ack_timeout_ms)
     except (redis.ConnectionError, redis.TimeoutError) as exc:
         raise StoreUnavailable(f"Redis is unreachable: {exc}") from exc
     return result
 
 
-def _is_duplicate(
-    alert: dict[str, Any], key: str, incident: str | None, markers: dict[str, Any], claimed: set[str]
-) -> bool:
-    if markers.get(key) is not None:
-        return True
-    return bool(alert["status"] == "firing" and incident and (markers.get(incident) or incident in claimed))
+# One round trip per payload: the dedup and incident markers are checked and set, the counters counted and
+# the payload's one job written, all in one script, so Alertmanager's re-sends and receiver replicas racing
+# on one alert make exactly one job, and a failure half-way leaves neither marker nor job (the sender's
+# retry then succeeds). The job's own commands are RQ's, recorded from an unexecuted pipeline
+# (``_recorded``): the script replays them only when at least one alert is new.
+#
+# ARGV: window, incident window, counters key, the four counter fields, the payload's own duplicates,
+# the claim key ('' for a single job), the number of alerts; per alert: dedup key, incident key or '',
+# status, marker value, unconditional job count, two keys of which one must exist for its conditional
+# job ('' for none); then the number of job commands and, per command, its argument count and arguments.
+# Returns {duplicates, unmatched, enqueued, flag per alert}: 0 new, 1 new with its conditional job,
+# 2 duplicate, 3 unmatched.
+CLAIM_SCRIPT = """
+local window, incident_window = tonumber(ARGV[1]), tonumber(ARGV[2])
+local counters = ARGV[3]
+local received_f, duplicate_f, unmatched_f, enqueued_f = ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+local base_duplicates, claim_key, n = tonumber(ARGV[8]), ARGV[9], tonumber(ARGV[10])
+local duplicates, unmatched, enqueued = 0, 0, 0
+local flags, claimed, new = {}, {}, {}
+local at = 11
+for i = 1, n do
+  local key, incident, status, marker = ARGV[at], ARGV[at + 1], ARGV[at + 2], ARGV[at + 3]
+  local jobs, if1, if2 = tonumber(ARGV[at + 4]), ARGV[at + 5], ARGV[at + 6]
+  at = at + 7
+  if status == 'resolved' and incident ~= '' then
+    redis.call('DEL', incident)  -- a new episode after this one is a new incident
+  end
+  local duplicate = redis.call('EXISTS', key) == 1
+  if not duplicate and status == 'firing' and incident ~= '' then
+    duplicate = claimed[incident] or redis.call('EXISTS', incident) == 1
+  end
+  if duplicate then
+    duplicates = duplicates + 1
+    flags[i] = 2
+  else
+    local conditional = 0
+    if if1 ~= '' and (redis.call('EXISTS', if1) == 1 or (if2 ~= '' and redis.call('EXISTS', if2) == 1)) then
+      conditional = 1
+    end
+    if jobs + conditional == 0 then
+      unmatched = unmatched + 1
+      redis.call('SET', key, 'unmatched', 'EX', window)
+      flags[i] = 3
+    else
+      redis.call('SET', key, marker, 'EX', window)
+      if status == 'firing' and incident ~= '' then
+        redis.call('SET', incident, key, 'EX', incident_window)
+        claimed[incident] = true
+      end
+      enqueued = enqueued + jobs + conditional
+      flags[i] = conditional
+      new[#new + 1] = (i - 1) .. ':' .. conditional
+    end
+  end
+end
+local commands = tonumber(ARGV[at])
+at = at + 1
+if enqueued > 0 then
+  if claim_key ~= '' then
+    redis.call('SET', claim_key, table.concat(new, ','), 'EX', 86400)
+  end
+  for _ = 1, commands do
+    local argc = tonumber(ARGV[at])
+    redis.call(unpack(ARGV, at + 1, at + argc))
+    at = at + argc + 1
+  end
+end
+redis.call('HINCRBY', counters, received_f, n + base_duplicates)
+redis.call('HINCRBY', counters, duplicate_f, duplicates + base_duplicates)
+redis.call('HINCRBY', counters, unmatched_f, unmatched)
+redis.call('HINCRBY', counters, enqueued_f, enqueued)
+return {duplicates, unmatched, enqueued, flags}
+"""
+_scripts: dict[int, Any] = {}
+_QUEUES: dict[int, Queue] = {}
 
 
-def _count(pipe: Any, queue: str, received: int, duplicates: int, unmatched: int, enqueued: int) -> None:
-    counters.increment(pipe, "alerts_received_total", received)
-    counters.increment(pipe, "alerts_duplicate_total", duplicates)
-    counters.increment(pipe, "alerts_unmatched_total", unmatched)
-    counters.increment(pipe, "jobs_enqueued_total", enqueued, queue=queue)
+def _queue(connection: redis.Redis) -> Queue:
+    """The alerts queue on ``connection``, knowing the server's version (RQ asks for it with INFO once per
+    queue object, which would cost every webhook request a round trip)."""
+    pool = id(connection.connection_pool)
+    queue = queues.queue(queues.ALERTS, connection)
+    known = _QUEUES.get(pool)
+    if known is not None and known.redis_server_version:
+        queue.redis_server_version = known.redis_server_version
+    else:
+        queue.get_redis_server_version()
+        _QUEUES[pool] = queue
+    return queue
 
 
-def _commit(
+def _recorded(connection: redis.Redis, jobs: list[dict[str, Any]], claim_key: str) -> list[list[bytes]]:
+    """RQ's own commands for enqueuing ``jobs`` (one job, or one fan-out job for several), not sent."""
+    if not jobs:
+        return []
+    queue = _queue(connection)
+    pipe = connection.pipeline(transaction=False)
+    if len(jobs) == 1:
+        job = jobs[0]
+        queue.enqueue_call(
+            JOBS[job["kind"]],
+            args=job["args"],
+            job_id=job["job_id"],
+            pipeline=pipe,
+            **queues.rq_options(job["options"]),
+        )
+    else:
+        batch = [
+            {
+                "kind": job["kind"],
+                "args": list(job["args"]),
+                "job_id": job["job_id"],
+                "alert": job["alert"],
+                "conditional": bool(job.get("if_exists")),
+            }
+            for job in jobs
+        ]
+        queue.enqueue_call(
+            fan_out_job,
+            args=(batch, claim_key),
+            job_id=f"fanout-{claim_key.removeprefix(CLAIM_PREFIX)}",
+            pipeline=pipe,
+            **queues.rq_options(queues.INVESTIGATE_OPTIONS),
+        )
+    encode: Callable[[Any], bytes] = connection.get_encoder().encode
+    commands = [[encode(arg) for arg in args] for args, _ in pipe.command_stack]
+    pipe.reset()
+    return commands
+
+
+def _claim(
     connection: redis.Redis,
-    queue: Queue,
     plans: list[tuple[dict[str, Any], str, list[dict[str, Any]]]],
     windows: tuple[int, int],
     result: IntakeResult,
     text_limit: int,
 ) -> None:
     window, incident_window = windows
-    incidents = [incident_key(alert) for alert, _, _ in plans]
-    keys = [key for _, key, _ in plans] + sorted({key for key in incidents if key})
-    base_duplicates = result.duplicates
-    received = len(plans) + base_duplicates
-    # Fast path for Alertmanager's re-sends: when every alert is already known, only counters change.
-    markers = dict(zip(keys, connection.mget(keys), strict=True)) if keys else {}
-    if all(
-        _is_duplicate(alert, key, inc, markers, set())
-        for (alert, key, _), inc in zip(plans, incidents, strict=True)
-    ):
-        with connection.pipeline(transaction=False) as pipe:
-            _count(pipe, queue.name, received, received, 0, 0)
-            pipe.execute()
-        result.duplicates = received
-        return
-    with connection.pipeline() as pipe:
-        while True:
-            try:
-                pipe.watch(*keys)
-                markers = dict(zip(keys, pipe.mget(keys), strict=True))
-                pipe.multi()
-                duplicates = unmatched = 0
-                jobs: list[dict[str, Any]] = []
-                claimed: set[str] = set()
-                for (alert, key, planned), incident in zip(plans, incidents, strict=True):
-                    if alert["status"] == "resolved" and incident:
-                        pipe.delete(incident)  # a new episode after this one is a new incident
-                    if _is_duplicate(alert, key, incident, markers, claimed):
-                        duplicates += 1
-                        continue
-                    if not planned:
-                        unmatched += 1
-                        pipe.set(key, "unmatched", ex=window)
-                        continue
-                    pipe.set(key, ",".join(job["job_id"] for job in planned), ex=window)
-                    if alert["status"] == "firing" and incident:
-                        pipe.set(incident, key, ex=incident_window)
-                        claimed.add(incident)
-                    jobs.extend(planned)
-                _enqueue(queue, pipe, [_stored_job(job, text_limit) for job in jobs])
-                _count(pipe, queue.name, received, duplicates + base_duplicates, unmatched, len(jobs))
-                pipe.execute()
-            except redis.WatchError:
-                continue
-            result.enqueued, result.unmatched = len(jobs), unmatched
-            result.jobs = [job["job_id"] for job in jobs]
-            result.duplicates = base_duplicates + duplicates
-            return
+    jobs = [
+        _stored_job({**job, "alert": index}, text_limit)
+        for index, (_, _, planned) in enumerate(plans)
+        for job in planned
+    ]
+    digest = hashlib.sha256(",".join(job["job_id"] for job in jobs).encode()).hexdigest()[:20]
+    claim_key = CLAIM_PREFIX + digest if len(jobs) > 1 else ""
+    args: list[Any] = [
+        window,
+        incident_window,
+        counters.KEY,
+        counters.counter_field("alerts_received_total"),
+        counters.counter_field("alerts_duplicate_total"),
+        counters.counter_field("alerts_unmatched_total"),
+        counters.counter_field("jobs_enqueued_total", queue=queues.ALERTS),
+        result.duplicates,
+        claim_key,
+        len(plans),
+    ]
+    for alert, key, planned in plans:
+        conditional = next((job["if_exists"] for job in planned if job.get("if_exists")), ["", ""])
+        args += [
+            key,
+            incident_key(alert) or "",
+            alert["status"],
+            ",".join(job["job_id"] for job in planned),
+            sum(1 for job in planned if not job.get("if_exists")),
+            *conditional,
+        ]
+    commands = _recorded(connection, jobs, claim_key)
+    args.append(len(commands))
+    for command in commands:
+        args += [len(command), *command]
+    script = _scripts.get(id(connection.connection_pool))
+    if script is None:
+        script = _scripts[id(connection.connection_pool)] = connection.register_script(CLAIM_SCRIPT)
+    reply = script(keys=[], args=args, client=connection)
+    duplicates, unmatched, enqueued, flags = reply
+    result.duplicates += int(duplicates)
+    result.unmatched, result.enqueued = int(unmatched), int(enqueued)
+    result.jobs = [
+        job["job_id"]
+        for job in jobs
+        if int(flags[job["alert"]]) in (0, 1) and (not job.get("if_exists") or int(flags[job["alert"]]) == 1)
+    ]
 
 
 def stored_alert(alert: dict[str, Any], limit: int) -> dict[str, Any]:
@@ -232,37 +343,28 @@ JOBS: dict[str, Callable[..., Any]] = {
 }
 
 
-def _enqueue(queue: Queue, pipe: Any, jobs: list[dict[str, Any]]) -> None:
-    """One job enqueues as itself; several go as one fan-out job, which keeps a storm's webhook cheap."""
-    if len(jobs) == 1:
-        job = jobs[0]
-        queue.enqueue_call(
-            JOBS[job["kind"]],
-            args=job["args"],
-            job_id=job["job_id"],
-            pipeline=pipe,
-            **queues.rq_options(job["options"]),
-        )
-    elif jobs:
-        batch = [{"kind": job["kind"], "args": list(job["args"]), "job_id": job["job_id"]} for job in jobs]
-        digest = hashlib.sha256(",".join(job["job_id"] for job in jobs).encode()).hexdigest()[:20]
-        queue.enqueue_call(
-            fan_out_job,
-            args=(batch,),
-            job_id=f"fanout-{digest}",
-            pipeline=pipe,
-            **queues.rq_options(queues.INVESTIGATE_OPTIONS),
-        )
-
-
-def fan_out(connection: redis.Redis, batch: list[dict[str, Any]]) -> int:
+def fan_out(connection: redis.Redis, batch: list[dict[str, Any]], claim_key: str | None = None) -> int:
     """Enqueue each job of an intake batch as its own job; a job that already exists is left alone.
 
-    Runs as a job itself, so a crash half-way is retried; the ids are deterministic, so nothing doubles.
+    ``claim_key`` names what the claim script found new in the payload (``index:conditional`` pairs): only
+    those alerts' jobs are enqueued, a conditional one only when its condition held. Without one (a job
+    queued by an older version) every job is. Runs as a job itself, so a crash half-way is retried; the
+    ids are deterministic, so nothing doubles.
     """
+    wanted: dict[int, bool] | None = None
+    if claim_key:
+        raw = connection.get(claim_key)
+        text = raw.decode() if isinstance(raw, bytes) else str(raw or "")
+        wanted = {
+            int(i): flag == "1" for i, _, flag in (item.partition(":") for item in text.split(",") if item)
+        }
     queue = queues.queue(queues.ALERTS, connection)
     enqueued = 0
     for job in batch:
+        if wanted is not None:
+            index = int(job.get("alert", -1))
+            if index not in wanted or (job.get("conditional") and not wanted[index]):
+                continue
         try:
             queue.enqueue_call(
                 JOBS[job["kind"]],
@@ -274,9 +376,11 @@ def fan_out(connection: redis.Redis, batch: list[dict[str, Any]]) -> int:
         except DuplicateJobError:
             continue
         enqueued += 1
+    if claim_key:
+        connection.delete(claim_key)
     return enqueued
 
 
-def fan_out_job(batch: list[dict[str, Any]]) -> int:
+def fan_out_job(batch: list[dict[str, Any]], claim_key: str | None = None) -> int:
     """The RQ job for a multi-alert payload."""
-    return fan_out(current().redis, batch)
+    return fan_out(current().redis, batch, claim_key)

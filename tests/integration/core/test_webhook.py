@@ -206,12 +206,33 @@ def test_several_new_alerts_go_as_one_fan_out_job(client, context, redis_conn) -
     assert sorted(job.args[0]["labels"]["pod"] for job in investigations) == ["a-1", "b-1", "c-1"]
 
 
+def _client_commands(redis_conn) -> dict[str, int]:
+    """Calls per command as Redis counts them (a script's own calls are counted under their names)."""
+    return {name: stats["calls"] for name, stats in redis_conn.info("commandstats").items()}
+
+
+def test_a_new_alert_payload_is_one_redis_round_trip(client, redis_conn) -> None:
+    post(client, webhook(alert(pod="warm-1")))  # loads the script once
+    before = _client_commands(redis_conn)
+    response = post(client, webhook(*(alert(pod=f"new-{i}") for i in range(50))))
+    after = _client_commands(redis_conn)
+    assert response.get_json() == {"received": 50, "enqueued": 50, "duplicates": 0, "unmatched": 0}
+    grown = {name for name in after if after[name] != before.get(name, 0)}
+    sent = grown - {"cmdstat_exists", "cmdstat_set", "cmdstat_del", "cmdstat_hincrby", "cmdstat_hset"}
+    sent -= {"cmdstat_sadd", "cmdstat_rpush", "cmdstat_info"}  # what the script calls inside
+    assert sent == {"cmdstat_evalsha"}
+    assert after["cmdstat_evalsha"] - before.get("cmdstat_evalsha", 0) == 1
+    # Our own INFO before is the only one: RQ's server-version probe is not paid per request.
+    assert after["cmdstat_info"] - before["cmdstat_info"] == 1
+
+
 def test_all_duplicate_payload_takes_the_fast_path_and_still_counts(client, redis_conn) -> None:
     post(client, webhook(alert(pod="a-1"), alert(pod="b-1")))
-    commands_before = redis_conn.info("stats")["total_commands_processed"]
+    before = _client_commands(redis_conn)
     response = post(client, webhook(alert(pod="a-1"), alert(pod="b-1")))
-    commands = redis_conn.info("stats")["total_commands_processed"] - commands_before
+    after = _client_commands(redis_conn)
     assert response.get_json() == {"received": 2, "enqueued": 0, "duplicates": 2, "unmatched": 0}
-    assert commands <= 8  # MGET plus the counter increments; no WATCH/MULTI, no job writes
+    assert after["cmdstat_evalsha"] - before["cmdstat_evalsha"] == 1  # one round trip
+    assert after.get("cmdstat_hset", 0) == before.get("cmdstat_hset", 0)  # no job written
     text = client.get("/metrics").get_data(as_text=True)
     assert "aiops_alerts_received_total 4.0" in text and "aiops_alerts_duplicate_total 2.0" in text
