@@ -19,6 +19,7 @@ from workers.spine import advice, intake, investigation, lifecycle, reports
 JOBS: tuple[Callable[..., Any], ...] = (
     investigation.investigate_job,
     intake.fan_out_job,
+    intake.siblings_job,
     lifecycle.alert_resolved_job,
     lifecycle.execute_job,
     lifecycle.validate_job,

@@ -9,6 +9,7 @@ nor job (the sender's retry then succeeds).
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -343,28 +344,73 @@ JOBS: dict[str, Callable[..., Any]] = {
 }
 
 
+# Kubernetes names pods from its "safe" alphabet (no vowels, no 0, 1 or 3: rand.SafeEncodeString).
+_SAFE = "[bcdfghjklmnpqrstvwxz2456789]"
+_POD_OF_REPLICASET = re.compile(rf"^(?P<workload>.+)-{_SAFE}{{6,10}}-{_SAFE}{{5}}$")
+_POD_WITH_SUFFIX = re.compile(rf"^(?P<workload>.+)-(?:[0-9]+|{_SAFE}{{5}})$")
+
+
+def workload_hint(alert: dict[str, Any]) -> str | None:
+    """A guess at the workload of the alert's pod from its name alone (Deployment pods are
+    ``<name>-<template hash>-<suffix>``, StatefulSet pods ``<name>-<ordinal>``, DaemonSet and Job pods
+    ``<name>-<suffix>``). Only the order of a storm's jobs depends on it; incidents decide, by the owner."""
+    labels = alert.get("labels") or {}
+    pod, namespace = labels.get("pod"), labels.get("namespace")
+    if not pod or not namespace:
+        return None
+    found = _POD_OF_REPLICASET.match(pod) or _POD_WITH_SUFFIX.match(pod)
+    return f"{namespace}/{found.group('workload') if found else pod}"
+
+
+def storm_order(jobs: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[list[dict[str, Any]]]]:
+    """The first investigation per (rule, workload) as leaders; the others in one batch per workload.
+
+    In a storm most alerts are about pods of a few workloads; their investigations only join the
+    leader's incident. Leaders go first so every workload's proposal comes early, and each workload's
+    followers go as one job, not one fork each."""
+    leaders: list[dict[str, Any]] = []
+    followers: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for job in jobs:
+        hint = workload_hint(job["args"][0]) if job["kind"] == "investigate" else None
+        if hint is None:
+            leaders.append(job)
+            continue
+        group = (str(job["args"][1]), hint)
+        if group in followers:
+            followers[group].append(job)
+        else:
+            leaders.append(job)
+            followers[group] = []
+    return leaders, [batch for batch in followers.values() if batch]
+
+
 def fan_out(connection: redis.Redis, batch: list[dict[str, Any]], claim_key: str | None = None) -> int:
-    """Enqueue each job of an intake batch as its own job; a job that already exists is left alone.
+    """Enqueue the jobs of an intake batch; a job that already exists is left alone.
 
     ``claim_key`` names what the claim script found new in the payload (``index:conditional`` pairs): only
     those alerts' jobs are enqueued, a conditional one only when its condition held. Without one (a job
-    queued by an older version) every job is. Runs as a job itself, so a crash half-way is retried; the
-    ids are deterministic, so nothing doubles.
+    queued by an older version) every job is. Each workload's first investigation goes as its own job and
+    the rest of its alerts follow in one ``siblings_job`` (``storm_order``). Runs as a job itself, so a
+    crash half-way is retried; the ids are deterministic, so nothing doubles. Returns the investigations
+    and resolutions enqueued.
     """
     wanted: dict[int, bool] | None = None
     if claim_key:
         raw = connection.get(claim_key)
         text = raw.decode() if isinstance(raw, bytes) else str(raw or "")
-        wanted = {
-            int(i): flag == "1" for i, _, flag in (item.partition(":") for item in text.split(",") if item)
-        }
-    queue = queues.queue(queues.ALERTS, connection)
-    enqueued = 0
+        pairs = (item.partition(":") for item in text.split(",") if item)
+        wanted = {int(index): flag == "1" for index, _, flag in pairs}
+    selected = []
     for job in batch:
         if wanted is not None:
             index = int(job.get("alert", -1))
             if index not in wanted or (job.get("conditional") and not wanted[index]):
                 continue
+        selected.append(job)
+    leaders, followers = storm_order(selected)
+    queue = queues.queue(queues.ALERTS, connection)
+    enqueued = 0
+    for job in leaders:
         try:
             queue.enqueue_call(
                 JOBS[job["kind"]],
@@ -376,9 +422,39 @@ def fan_out(connection: redis.Redis, batch: list[dict[str, Any]], claim_key: str
         except DuplicateJobError:
             continue
         enqueued += 1
+    for group in followers:
+        digest = hashlib.sha256(",".join(job["job_id"] for job in group).encode()).hexdigest()[:20]
+        try:
+            queue.enqueue_call(
+                siblings_job,
+                args=([[job["args"][0], job["args"][1]] for job in group],),
+                job_id=f"siblings-{digest}",
+                unique=True,
+                **queues.rq_options(queues.INVESTIGATE_OPTIONS),
+            )
+        except DuplicateJobError:
+            continue
+        enqueued += len(group)
     if claim_key:
         connection.delete(claim_key)
     return enqueued
+
+
+def siblings_job(alerts: list[list[Any]]) -> int:
+    """RQ job: investigate alerts about pods of one workload, one after the other (each joins the
+    workload's incident, or opens it when it has none yet). Every alert is tried; the first error is raised
+    after, so RQ retries the job, and the investigations already done find their results and stop."""
+    failed: Exception | None = None
+    done = 0
+    for alert, rule in alerts:
+        try:
+            investigation.investigate_job(alert, str(rule))
+            done += 1
+        except Exception as exc:  # a TemporaryError of one alert must not skip the others
+            failed = failed or exc
+    if failed is not None:
+        raise failed
+    return done
 
 
 def fan_out_job(batch: list[dict[str, Any]], claim_key: str | None = None) -> int:
