@@ -84,10 +84,16 @@ class Watching:
             if job.func_name == "workers.spine.investigation.investigate_job":
                 found.append((job.args[1], job.args[0]))
             elif job.func_name == "workers.spine.intake.fan_out_job":  # several alerts in one intake call
+                # The batch holds the whole payload; its claim says which alerts were new.
+                claim = job.args[1] if len(job.args) > 1 else None
+                new = None
+                if claim:
+                    text = (self.redis.get(claim) or b"").decode()
+                    new = {int(item.partition(":")[0]) for item in text.split(",") if item}
                 found.extend(
                     (item["args"][1], item["args"][0])
                     for item in job.args[0]
-                    if item["kind"] == "investigate"
+                    if item["kind"] == "investigate" and (new is None or item.get("alert") in new)
                 )
         return found
 
