@@ -34,6 +34,8 @@ NOT_FROM_WATCH = {
     # Waits in ContainerCreating, a reason that is only a failure once it lasts: the alert comes from
     # Alertmanager's KubeContainerWaiting (for: 15m), not from the watch source.
     "node-sandbox-failure",
+    "node-calico-sandbox-unauthorized",
+    "missing-secret-volume-mount",
     # Runs again after an OOM kill hours before the watch starts: old news (see the test below).
     "oom-report-worker",
 }

@@ -1,10 +1,12 @@
 """The deterministic pod-failure classifier: the best-supported category, its confidence and its citations.
 
-``classify(evidence)`` evaluates the signal table (``matching.find_hits``), scores each category with
-a noisy-or of its distinct signal weights, picks the best one, lowers the confidence when a rival
-category is nearly as well supported, and cites every evidence line behind the conclusion. When
-nothing fires strongly enough the diagnosis is ``unknown``, with the container's state and log tail
-cited so that a person starts from the facts.
+``classify(evidence)`` evaluates the signal table (``matching.find_hits``: each log hit weighed by its
+line's level and its distance from the exit), discounts consequences and generic crash reports
+(``weighing``), scores each category with a noisy-or of its distinct signal weights, picks the best one,
+lowers the confidence when a rival category is nearly as well supported, and cites every evidence line
+behind the conclusion. The diagnosis names the line that decided it (``decided_by``) and what it set
+aside (``discounted``). When nothing fires strongly enough the diagnosis is ``unknown``, with the
+container's state and log tail cited so that a person starts from the facts.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from workers.workflows.pod_failure.matching import ContainerView, Hit, find_hits
 from workers.workflows.pod_failure.model import UNKNOWN, Citation, Diagnosis
 from workers.workflows.pod_failure.revisions import check_revision
 from workers.workflows.pod_failure.signals import title
+from workers.workflows.pod_failure.weighing import weigh
 
 MIN_SCORE = 0.3
 """Below this the best category is only a hint, and the diagnosis is ``unknown``."""
@@ -23,7 +26,12 @@ MAX_CONFIDENCE = 0.99
 AMBIGUITY_PENALTY = 0.3
 """Confidence loses this share of the strongest rival category's score."""
 UNKNOWN_CONFIDENCE = 0.1
+GENERIC_ONLY_CONFIDENCE = 0.6
+"""A crash known only from generic reports (an exception, a panic, an abort exit code) is named, but
+nothing says why it happened: its confidence stays at most this."""
 CONTEXT_LOG_LINES = 5
+MAX_DISCOUNTED = 12
+SET_ASIDE_SHOWN = 2
 
 
 def noisy_or(weights: list[float]) -> float:
@@ -35,10 +43,13 @@ def noisy_or(weights: list[float]) -> float:
 
 
 def score(hits: list[Hit]) -> float:
-    """A category's score: each distinct signal counts once, at its strongest hit."""
+    """A category's score: each distinct signal counts once, at its strongest hit; generic crash reports
+    (an exception header, a traceback, an abort exit code) all report one fact, that the process died,
+    so together they count once, at the strongest."""
     best: dict[str, float] = {}
     for hit in hits:
-        best[hit.signal.name] = max(best.get(hit.signal.name, 0.0), hit.weight)
+        key = "generic" if hit.signal.kind == "generic" else hit.signal.name
+        best[key] = max(best.get(key, 0.0), hit.weight)
     return noisy_or(list(best.values()))
 
 
@@ -57,6 +68,7 @@ def primary_container(hits: list[Hit], views: list[ContainerView]) -> str | None
 def classify(evidence: dict[str, Any]) -> Diagnosis:
     """Diagnose one failing pod from its evidence dict (see docs/ARCHITECTURE.md for the shape)."""
     hits, views = find_hits(evidence)
+    discounts = weigh(hits, views, evidence.get("events") or [])
     by_category: dict[str, list[Hit]] = defaultdict(list)
     for hit in hits:
         by_category[hit.signal.category].append(hit)
@@ -85,6 +97,8 @@ def classify(evidence: dict[str, Any]) -> Diagnosis:
             if not (best == "init_container_failure" and alt["container"] == container)
         ]
         confidence = scores[best] - AMBIGUITY_PENALTY * max(rivals, default=0.0)
+        if all(hit.signal.kind == "generic" for hit in by_category[best]):
+            confidence = min(confidence, GENERIC_ONLY_CONFIDENCE)
         confidence = round(max(UNKNOWN_CONFIDENCE, min(MAX_CONFIDENCE, confidence)), 2)
 
     best_hits = sorted(by_category.get(best, []), key=lambda hit: -hit.weight)
@@ -104,6 +118,12 @@ def classify(evidence: dict[str, Any]) -> Diagnosis:
     if best == UNKNOWN:
         sentences = [_unknown_sentence(evidence, view, alternatives)]
         citations = _context_citations(evidence, view)
+    set_aside = [d for d in discounts if d.category not in (best, "none") and d.rule != "outlived"]
+    if best != UNKNOWN and set_aside:
+        sentences.append(
+            "Set aside: "
+            + "; ".join(f"{title(d.category)} ({d.signal}): {d.why}" for d in set_aside[:SET_ASIDE_SHOWN])
+        )
     if started and revision is not None:
         sentences.append(
             f"The failure started with revision {revision['current']} of deployment {revision['deployment']} "
@@ -111,6 +131,20 @@ def classify(evidence: dict[str, Any]) -> Diagnosis:
         )
         citations.extend(revision_citations)
 
+    decider = max(
+        by_category.get(best, []), key=lambda hit: (hit.signal.kind == "specific", hit.weight), default=None
+    )
+    decided_by = None
+    if decider is not None:
+        source = decider.source
+        decided_by = {
+            "signal": decider.signal.name,
+            "category": decider.signal.category,
+            "source": source.source,
+            "text": source.text,
+            "weight": round(decider.weight, 2),
+            "level": decider.line.level.value if decider.line else None,
+        }
     return Diagnosis(
         category=best,
         summary=_summary(evidence, best, view, confidence, started=started, revision=revision),
@@ -121,6 +155,12 @@ def classify(evidence: dict[str, Any]) -> Diagnosis:
         started_with_revision=started,
         revision=revision,
         alternatives=alternatives,
+        decided_by=decided_by,
+        discounted=[
+            discount.to_dict()
+            for discount in discounts
+            if not (discount.rule == "outlived" and discount.category == best)
+        ][:MAX_DISCOUNTED],
     )
 
 

@@ -2,7 +2,9 @@
 
 Each firing signal becomes a ``Hit`` carrying the citations (source and text) that made it fire.
 While some container is failing now, hits on containers that are ready again weigh half: an old
-OOM kill of a recovered sidecar should not outvote the container that is crash-looping.
+OOM kill of a recovered sidecar should not outvote the container that is crash-looping. A log hit
+weighs as much as its strongest line (``logscan``: the line's level and how long the process went on
+after it), so the terminal error outweighs an earlier note that happens to match another category.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from workers.integrations.kubernetes.quantities import QuantityError, humanize_bytes, parse_bytes
+from workers.workflows.pod_failure.logscan import Level, LineWeight, line_levels, line_weight
 from workers.workflows.pod_failure.model import Citation
 from workers.workflows.pod_failure.signals import SIGNALS, Signal, compiled
 
@@ -55,10 +58,20 @@ class Hit:
     citations: list[Citation]
     values: dict[str, Any] = field(default_factory=dict)
     factor: float = 1.0
+    """Discounts from the container's state and from the weighing rules (``weighing``)."""
+    line: LineWeight | None = None
+    """For a log hit: the weight of its strongest line (``values["match"]``)."""
 
     @property
     def weight(self) -> float:
-        return self.signal.weight * self.factor
+        return self.signal.weight * self.factor * (self.line.factor if self.line else 1.0)
+
+    @property
+    def source(self) -> Citation:
+        """The one piece of evidence this hit stands on: its strongest log line, else its first citation."""
+        if self.line is not None and self.container:
+            return Citation(f"logs/{self.container}", str(self.values.get("match")))
+        return self.citations[0] if self.citations else Citation("evidence", self.signal.name)
 
     def sentence(self, shown: set[str] | None = None) -> str:
         """The signal's text filled in; a match already in ``shown`` is not quoted again."""
@@ -179,26 +192,72 @@ def _match_terminated(signal: Signal, view: ContainerView) -> Hit | None:
     return Hit(signal, view.name, [Citation(view.terminated_source, text)], values)
 
 
-def _match_log(signal: Signal, view: ContainerView, logs: dict[str, Any]) -> Hit | None:
+@dataclass
+class LogView:
+    """One failing container's previous log: its lines, which lines each log signal matches, their levels
+    and the categories of the specific signals on each line (what pushes an earlier line back)."""
+
+    lines: list[str]
+    matches: dict[str, list[int]]
+    levels: list[Level]
+    evidence: list[frozenset[str]]
+
+    def weight(self, index: int, category: str) -> LineWeight:
+        return line_weight(index, self.levels, self.evidence, category)
+
+
+def log_view(view: ContainerView, logs: dict[str, Any]) -> LogView | None:
+    """Scan a failing container's log once for every log signal; None without a log or when not failing."""
     text = logs.get(view.name)
     if not isinstance(text, str) or not view.failing:
         return None
-    all_lines = text.splitlines()
-    lines: list[str] = []
-    for index, line in enumerate(all_lines):
-        if _search(signal, line):
-            lines.append(line.strip())
-            if line.startswith("Traceback (most recent call last)"):
-                lines.extend(_exception_line(all_lines, index))
-    lines = list(dict.fromkeys(lines))
-    if not lines:
+    lines = text.splitlines()
+    log_signals = [signal for signal in SIGNALS if "log" in signal.where and _termination_ok(signal, view)]
+    matches = {
+        signal.name: [index for index, line in enumerate(lines) if _search(signal, line)]
+        for signal in log_signals
+    }
+    evidence: list[set[str]] = [set() for _ in lines]
+    for signal in log_signals:
+        if signal.kind == "specific":
+            for index in matches[signal.name]:
+                evidence[index].add(signal.category)
+    return LogView(lines, matches, line_levels(lines), [frozenset(item) for item in evidence])
+
+
+def _termination_ok(signal: Signal, view: ContainerView) -> bool:
+    """A log signal's conditions on the container's last termination (reason, exit code)."""
+    term = view.terminated or {}
+    reason, code = term.get("reason"), term.get("exitCode")
+    if signal.reason is not None and not _fullmatch(signal.reason, reason):
+        return False
+    if signal.not_reason is not None and isinstance(reason, str) and _fullmatch(signal.not_reason, reason):
+        return False
+    return not signal.exit_codes or code in signal.exit_codes
+
+
+def _match_log(signal: Signal, view: ContainerView, scanned: LogView | None) -> Hit | None:
+    if scanned is None or not _termination_ok(signal, view):
         return None
+    indexes = scanned.matches.get(signal.name) or []
+    if not indexes:
+        return None
+    all_lines = scanned.lines
+    lines: list[str] = []
+    for index in indexes:
+        lines.append(all_lines[index].strip())
+        if all_lines[index].startswith("Traceback (most recent call last)"):
+            lines.extend(_exception_line(all_lines, index))
+    lines = list(dict.fromkeys(lines))
+    # The strongest line decides the hit's weight; among equals the latest, nearest the exit.
+    weights = {index: scanned.weight(index, signal.category) for index in indexes}
+    strongest = max(indexes, key=lambda index: (weights[index].factor, index))
     cited = [Citation(f"logs/{view.name}", line) for line in lines[:MAX_LINES_PER_SIGNAL]]
     if len(lines) > MAX_LINES_PER_SIGNAL:
         cited.append(
             Citation(f"logs/{view.name}", f"... and {len(lines) - MAX_LINES_PER_SIGNAL} more matching lines")
         )
-    return Hit(signal, view.name, cited, {"match": lines[-1]})
+    return Hit(signal, view.name, cited, {"match": all_lines[strongest].strip()}, line=weights[strongest])
 
 
 def _exception_line(lines: list[str], start: int) -> list[str]:
@@ -291,6 +350,7 @@ def find_hits(evidence: dict[str, Any]) -> tuple[list[Hit], list[ContainerView]]
     logs = evidence.get("previous_logs") or {}
     events = evidence.get("events") or []
     names = {view.name for view in views}
+    scanned = {view.name: log_view(view, logs) for view in views}
     hits: list[Hit] = []
     for signal in SIGNALS:
         for where in signal.where:
@@ -303,7 +363,7 @@ def find_hits(evidence: dict[str, Any]) -> tuple[list[Hit], list[ContainerView]]
                     elif where == "terminated":
                         hit = _match_terminated(signal, view)
                     else:
-                        hit = _match_log(signal, view, logs)
+                        hit = _match_log(signal, view, scanned[view.name])
                     if hit is not None:
                         hit.values.setdefault("container", view.name)
                         recovered = view.ready and not view.waiting

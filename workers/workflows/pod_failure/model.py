@@ -56,6 +56,13 @@ class Diagnosis:
     ``deployment``; None when the pod has no Deployment owner."""
     alternatives: list[dict[str, Any]] = field(default_factory=list)
     """Other categories with some support: ``{"category", "score", "container"}``, strongest first."""
+    decided_by: dict[str, Any] | None = None
+    """The evidence that decided the category: ``{"signal", "category", "source", "text", "weight",
+    "level"}`` (``level`` for a log line: the severity it was logged at); None for ``unknown``."""
+    discounted: list[dict[str, Any]] = field(default_factory=list)
+    """Signals set aside or weighed down, and why: ``{"signal", "category", "source", "text", "why",
+    "weight"}`` -- probe failures after the process's own exit, generic crash reports beside a specific
+    terminal message, lines the process outlived or logged below error level, the restart back-off."""
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict of every field."""
@@ -69,6 +76,8 @@ class Diagnosis:
             "started_with_revision": self.started_with_revision,
             "revision": self.revision,
             "alternatives": [dict(item) for item in self.alternatives],
+            "decided_by": dict(self.decided_by) if self.decided_by else None,
+            "discounted": [dict(item) for item in self.discounted],
         }
 
     @classmethod
@@ -84,6 +93,8 @@ class Diagnosis:
             started_with_revision=bool(data.get("started_with_revision", False)),
             revision=data.get("revision"),
             alternatives=[dict(item) for item in data.get("alternatives") or []],
+            decided_by=dict(data["decided_by"]) if data.get("decided_by") else None,
+            discounted=[dict(item) for item in data.get("discounted") or []],
         )
 
 

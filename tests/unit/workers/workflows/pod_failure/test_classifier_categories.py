@@ -24,17 +24,27 @@ CASES: list[Any] = [
         id="exit-137-at-the-limit-is-oom",
     ),
     pytest.param(
-        evidence(container(exit_code=2), logs={"app": "fatal error: runtime: out of memory\n"}),
-        "oom_killed",
-        id="go-runtime-oom-is-not-app-crash",
-    ),
-    pytest.param(
         evidence(
-            container(exit_code=3),
+            container(reason="OOMKilled", exit_code=137),
             logs={"app": 'Exception in thread "main" java.lang.OutOfMemoryError: Java heap space\n'},
         ),
         "oom_killed",
-        id="java-heap",
+        id="java-heap-and-oomkilled-is-the-container-limit",
+    ),
+    # A runtime that reports its own heap exhausted and exits by itself ran out of its heap setting, not
+    # of the container's memory limit (the kernel would have OOM-killed it with reason OOMKilled).
+    pytest.param(
+        evidence(container(exit_code=2), logs={"app": "fatal error: runtime: out of memory\n"}),
+        "app_crash",
+        id="go-runtime-oom-without-oomkilled-is-the-runtime",
+    ),
+    pytest.param(
+        evidence(
+            container(exit_code=1),
+            logs={"app": 'Exception in thread "main" java.lang.OutOfMemoryError: Java heap space\n'},
+        ),
+        "app_crash",
+        id="java-heap-exit-1-is-the-heap-not-the-limit",
     ),
     # --- probe_failure ---
     pytest.param(evidence(container(exit_code=137)), "probe_failure", id="exit-137-without-oomkilled"),

@@ -22,6 +22,13 @@ def test_diagnosis_round_trips_through_json() -> None:
         started_with_revision=True,
         revision={"current": 2, "previous": 1, "changes": ["image"]},
         alternatives=[{"category": "probe_failure", "score": 0.35, "container": "app"}],
+        decided_by={
+            "signal": "oom-reason",
+            "source": "pod.status",
+            "text": "reason=OOMKilled",
+            "level": None,
+        },
+        discounted=[{"signal": "probe-sigkill", "category": "probe_failure", "why": "w", "rule": "generic"}],
     )
     data = json.loads(json.dumps(diagnosis.to_dict()))
     assert Diagnosis.from_dict(data) == diagnosis
@@ -38,6 +45,7 @@ def test_diagnosis_from_a_minimal_dict_defaults_the_rest() -> None:
     assert diagnosis.citations == []
     assert diagnosis.confidence == 0.0
     assert diagnosis.started_with_revision is False
+    assert diagnosis.decided_by is None and diagnosis.discounted == []
 
 
 def test_proposed_action_round_trips_through_json() -> None:

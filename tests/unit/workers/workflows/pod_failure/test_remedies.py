@@ -70,8 +70,16 @@ def test_memory_reasoning_says_when_there_is_no_peak_and_when_the_request_stays(
     assert "The request 512Mi is below the limit and stays." in action.reasoning
 
 
-def test_a_heap_oom_in_the_log_mentions_the_runtime_flag() -> None:
+def test_a_heap_oom_without_oomkilled_raises_no_container_limit_and_names_the_heap_flag() -> None:
     ev = evidence(container(exit_code=3), logs={"app": "java.lang.OutOfMemoryError: Java heap space\n"})
+    diagnosis, action = _propose(ev)
+    assert diagnosis.category == "app_crash"
+    assert action.type == "none"
+    assert "-Xmx" in diagnosis.root_cause and "not OOMKilled" in diagnosis.root_cause
+
+
+def test_a_memory_peak_at_the_limit_without_oomkilled_mentions_the_runtime_flag() -> None:
+    ev = evidence(container(exit_code=137), metrics={"memory_peak_bytes": 268_000_000.0})
     _, action = _propose(ev)
     assert action.type == "raise-memory-limit"
     assert "-Xmx" in action.reasoning
