@@ -35,6 +35,7 @@ long before the end of the history)::
           startup: {minutes: 3, cpu: 3.0, memory: 1.5}  # after every container start in the window
           replaced: [9d, 3d12h]   # the pods were recreated then (a rollout, a drain)
           oom: {at: 4d, container: app, ramp_minutes: 30}   # the first pod's container is OOMKilled
+          since: 3d                 # created then: no pod of it before (a new workload; default: always)
           http: {rps: 5, error_ratio: 0.002, errors: [{at: 2d, minutes: 30, ratio: 0.25}]}
 
 Usage at time t is base × (1 + daily·sin(2π(hour − 9)/24), highest at 15:00 UTC) × weekly (1 − weekly

@@ -130,14 +130,16 @@ def _predecessor_name(pod: dict[str, Any], settings: Settings, slot: int, k: int
 
 def plan(store: ObjectStore, settings: Settings, work: WorkloadHistory, w0: float, end: float) -> None:
     """Cut each live pod's slot into predecessors (at ``replaced`` times) and its own stretch."""
-    cuts = sorted(end - ago for ago in work.spec.replaced if w0 < end - ago < end)
+    born = end - work.spec.since if work.spec.since is not None else None
+    cuts = sorted(end - ago for ago in work.spec.replaced if max(w0, born or w0) < end - ago < end)
     oom = work.spec.oom
     for slot, pod in enumerate(work.live):
         live_start = min(_live_start(store, pod), end)
         meta = pod["metadata"]
         containers = [c["name"] for c in (pod.get("spec") or {}).get("containers") or []]
-        if live_start > w0:
-            starts = [w0 - _PREDECESSOR_UPTIME] + [t + 20 * slot for t in cuts if t + 20 * slot < live_start]
+        first = w0 - _PREDECESSOR_UPTIME if born is None or born < w0 else born
+        if live_start > w0 and first < live_start:
+            starts = [first] + [t + 20 * slot for t in cuts if t + 20 * slot < live_start]
             for k, start in enumerate(starts):
                 stop = starts[k + 1] if k + 1 < len(starts) else live_start
                 name = _predecessor_name(pod, settings, slot, k)

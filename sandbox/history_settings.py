@@ -14,7 +14,7 @@ from sandbox.units import parse_quantity
 
 _DURATION = re.compile(r"^-?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 _TOP_KEYS = {"days", "step_seconds", "slow_step_seconds", "seed", "workloads"}
-_WORKLOAD_KEYS = {"cpu", "memory", "containers", "spikes", "startup", "replaced", "oom", "http"}
+_WORKLOAD_KEYS = {"cpu", "memory", "containers", "spikes", "startup", "replaced", "oom", "http", "since"}
 
 
 def parse_ago(value: Any) -> float:
@@ -81,6 +81,8 @@ class Workload:
     replaced: tuple[float, ...] = ()
     oom: dict[str, Any] | None = None
     http: dict[str, Any] | None = None
+    since: float | None = None
+    """Seconds before the end when the workload was created: no pod of it runs before (None: always)."""
 
     @classmethod
     def parse(cls, data: Any) -> Workload:
@@ -105,6 +107,7 @@ class Workload:
             tuple(parse_ago(t) for t in data.get("replaced") or ()),
             dict(data["oom"]) if isinstance(data.get("oom"), dict) else None,
             dict(data["http"]) if isinstance(data.get("http"), dict) else None,
+            parse_ago(data["since"]) if data.get("since") is not None else None,
         )
 
     def shapes(self, container: str) -> tuple[Shape, Shape]:
@@ -178,6 +181,7 @@ def _workload_problems(spec: Any, here: str, named: bool) -> list[str]:
     try:
         Workload.parse(spec)
         times = [*(spec.get("replaced") or ()), *([oom.get("at", "1d")] if isinstance(oom, dict) else [])]
+        times += [spec["since"]] if spec.get("since") is not None else []
         times += [e.get("at", "1d") for e in errors if isinstance(e, dict)]
         for t in times:
             parse_ago(t)

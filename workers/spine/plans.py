@@ -58,6 +58,8 @@ def read_object(kube: Kube, kind: str, namespace: str, name: str) -> dict[str, A
         return kube.get_pod(namespace, name)
     if kind == HPA:
         return kube.get_hpa(namespace, name)
+    if kind in POD_CONTROLLERS:
+        return kube.get_workload(kind, namespace, name)
     raise ActionRefused(f"actions cannot touch kind {kind}")
 
 
@@ -82,6 +84,10 @@ def apply_plan(kube: Kube, plan: Plan, dry_run: bool) -> dict[str, Any]:
         )
     if plan.kind == HPA:
         return apply_hpa(kube, plan, dry_run)
+    if plan.verb == "patch" and plan.kind in POD_CONTROLLERS:
+        return kube.patch_workload(
+            plan.kind, plan.namespace, plan.name, plan.patch, plan.patch_type or "strategic", dry_run
+        )
     raise ActionRefused(f"no way to {plan.verb} a {plan.kind}")
 
 
@@ -135,6 +141,8 @@ def revert_plan(
     """
     if plan.kind == HPA:
         return revert_hpa(plan, snapshot, after)
+    if plan.kind in POD_CONTROLLERS:
+        return revert_json_patch(plan, snapshot, after)
     if plan.kind != "Deployment":
         return None
     template = copy.deepcopy(snapshot["spec"]["template"])
@@ -148,6 +156,55 @@ def revert_plan(
         guard={"generation": (after.get("metadata") or {}).get("generation")},
         summary=f"restore the pod template of deployment {plan.namespace}/{plan.name} from before the change",
         source=source,
+    )
+
+
+# --- StatefulSets and DaemonSets (US3: patch-resources) ----------------------------------------------
+# Their pod templates are not kept in ReplicaSets, and the snapshot is stored redacted, so a revert
+# cannot put a whole template back: it puts back exactly the paths the JSON patch replaced, from the
+# snapshot (resources hold no secrets; should a path hold a redacted value, the rebuild refuses).
+
+POD_CONTROLLERS = ("StatefulSet", "DaemonSet")
+
+
+def _at(doc: Any, path: str) -> tuple[bool, Any]:
+    for raw in path.strip("/").split("/"):
+        part = raw.replace("~1", "/").replace("~0", "~")
+        if isinstance(doc, list) and part.isdigit() and int(part) < len(doc):
+            doc = doc[int(part)]
+        elif isinstance(doc, dict) and part in doc:
+            doc = doc[part]
+        else:
+            return False, None
+    return True, copy.deepcopy(doc)
+
+
+def revert_json_patch(plan: Plan, snapshot: dict[str, Any], after: dict[str, Any]) -> Plan | None:
+    """The JSON patch that puts back what ``plan`` (a JSON patch) replaced or added, else None."""
+    if plan.patch_type != "json" or not isinstance(plan.patch, list):
+        return None
+    ops: list[dict[str, Any]] = []
+    for op in plan.patch:
+        if op.get("op") == "test":
+            ops.append(dict(op))
+        elif op.get("op") in ("replace", "add"):
+            found, value = _at(snapshot, str(op["path"]))
+            ops.append(
+                {"op": "replace", "path": op["path"], "value": value}
+                if found
+                else {"op": "remove", "path": op["path"]}
+            )
+        else:
+            return None
+    return Plan(
+        verb="patch",
+        kind=plan.kind,
+        namespace=plan.namespace,
+        name=plan.name,
+        patch_type="json",
+        patch=ops,
+        guard={"generation": (after.get("metadata") or {}).get("generation")},
+        summary=f"restore what the change replaced in {plan.kind.lower()} {plan.namespace}/{plan.name}",
     )
 
 

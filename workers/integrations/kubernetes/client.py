@@ -194,6 +194,38 @@ class Kube:
             kwargs["dry_run"] = "All"
         return self._call(what, func, name, namespace, patch, **kwargs)
 
+    # --- right-sizing (US3): the workloads of a namespace, and their resources patched ------------------
+    def get_namespace(self, name: str) -> dict[str, Any]:
+        return self._call(f"get namespace {name}", self.core.read_namespace, name)
+
+    def list_workloads(self, kind: str, namespace: str) -> list[dict[str, Any]]:
+        """The Deployments, StatefulSets or DaemonSets of ``namespace``, each with its ``kind`` set."""
+        listers: dict[str, ApiMethod] = {
+            "Deployment": self.apps.list_namespaced_deployment,
+            "StatefulSet": self.apps.list_namespaced_stateful_set,
+            "DaemonSet": self.apps.list_namespaced_daemon_set,
+        }
+        if kind not in listers:
+            raise NotFound(f"list {kind} in {namespace}: not a workload kind the responder lists")
+        items = self._items(f"list {kind.lower()}s in {namespace}", listers[kind], namespace)
+        for item in items:
+            item["kind"] = kind
+        return items
+
+    def patch_workload(
+        self, kind: str, namespace: str, name: str, patch: Any, patch_type: str, dry_run: bool
+    ) -> dict[str, Any]:
+        """Patch a Deployment, StatefulSet or DaemonSet."""
+        patchers: dict[str, ApiMethod] = {
+            "Deployment": self.apps.patch_namespaced_deployment,
+            "StatefulSet": self.apps.patch_namespaced_stateful_set,
+            "DaemonSet": self.apps.patch_namespaced_daemon_set,
+        }
+        if kind not in patchers:
+            raise NotFound(f"patch {kind} {namespace}/{name}: not a workload kind the responder patches")
+        what = f"patch {kind.lower()} {namespace}/{name}"
+        return self._patch(what, patchers[kind], name, namespace, patch, patch_type, dry_run)
+
     # --- scaling (US2): HorizontalPodAutoscalers, the metrics APIService, KEDA ScaledObjects, PDBs ---------
     @property
     def autoscaling(self) -> k8s.AutoscalingV2Api:

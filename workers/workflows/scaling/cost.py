@@ -9,9 +9,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from workers.settings import ScalingSettings
+from workers.spine import pricing
 
-HOURS_PER_MONTH = 730
-GIB = 1024**3
+HOURS_PER_MONTH = pricing.HOURS_PER_MONTH
+GIB = pricing.GIB
 
 
 @dataclass(frozen=True)
@@ -32,11 +33,7 @@ class Cost:
 def per_replica_month(
     cpu_request_cores: float, memory_request_bytes: float, prices: ScalingSettings
 ) -> float:
-    hourly = (
-        cpu_request_cores * prices.price_per_vcpu_hour
-        + memory_request_bytes / GIB * prices.price_per_gib_hour
-    )
-    return hourly * HOURS_PER_MONTH
+    return pricing.monthly(cpu_request_cores, memory_request_bytes, prices)
 
 
 def monthly(
