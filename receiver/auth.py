@@ -103,12 +103,20 @@ class TokenBook:
         token = token_from_header(header)
         if token is None:
             return None
-        offered = _digest(token)
+        return self.identify_digest(_digest(token))
+
+    def identify_digest(self, offered: bytes) -> Identity | None:
+        """The identity whose token has the SHA-256 ``offered`` (a web session keeps only that digest)."""
         found: _Entry | None = None
         for entry in self._entries:  # no early exit: every entry is compared
             if hmac.compare_digest(entry.digest, offered) and found is None:
                 found = entry
         return Identity(found.name, found.role) if found else None
+
+
+def digest(token: str) -> bytes:
+    """The SHA-256 of a token, as the token store keeps it."""
+    return _digest(token)
 
 
 def token_from_header(header: str | None) -> str | None:
