@@ -1,18 +1,21 @@
 """Notifications: tell people a proposal waits for them (or what became of it).
 
-Sinks are a JSON log line and an HTTP webhook (Slack-compatible ``text`` plus the structured fields).
-A failing sink is recorded, never raised: notification must not block the approval queue.
+Sinks are a JSON log line, an HTTP webhook (Slack-compatible ``text`` plus the structured fields, signed
+and retried: ``webhook``) and Slack (a Block Kit message with buttons: ``slack``, on when
+``notify.slack_bot_token`` and ``notify.slack_channel`` are set). A failing sink is recorded, never raised:
+notification must not block the approval queue.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
-import httpx
-
 from workers.domain import Proposal, Report
+from workers.integrations.notify import slack, webhook
 from workers.settings import NotifySettings
 
 log = logging.getLogger("aiops.notify")
@@ -51,7 +54,9 @@ def message(proposal: Proposal, event: str, public_url: str | None) -> dict[str,
 
 def notify(settings: NotifySettings, proposal: Proposal, event: str) -> list[dict[str, Any]]:
     """Send to every sink; returns one outcome per sink for the audit record."""
-    return deliver(settings, message(proposal, event, settings.public_url))
+    body = message(proposal, event, settings.public_url)
+    link = body["link"] if settings.public_url else None
+    return deliver(settings, body, slack.proposal_message(proposal, event, link))
 
 
 # --- reports (US5, US6): a stored report, with a link to it -------------------------------------------
@@ -82,27 +87,32 @@ def report_message(report: Report, public_url: str | None) -> dict[str, Any]:
     }
 
 
-def deliver(settings: NotifySettings, body: dict[str, Any]) -> list[dict[str, Any]]:
-    """Send ``body`` to every sink; one outcome per sink, a failing sink recorded, never raised."""
+def deliver(
+    settings: NotifySettings, body: dict[str, Any], slack_message: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """Send ``body`` to every sink (Slack gets ``slack_message``, else ``body``'s text); one outcome per
+    sink, a failing sink recorded, never raised."""
     outcomes: list[dict[str, Any]] = []
+    default_secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
     for sink in settings.sinks:
         if sink.type == "log":
             log.info(json.dumps(body, default=str))
             outcomes.append({"sink": "log", "ok": True})
             continue
-        try:
-            response = httpx.post(str(sink.url), json=body, timeout=sink.timeout_s)
-            outcomes.append(
-                {
-                    "sink": "webhook",
-                    "url": sink.url,
-                    "ok": response.is_success,
-                    "status": response.status_code,
-                }
-            )
-        except httpx.HTTPError as exc:
-            outcomes.append({"sink": "webhook", "url": sink.url, "ok": False, "error": str(exc)})
+        outcomes.append(_guarded("webhook", functools.partial(webhook.post, sink, body, default_secret)))
+    if settings.slack_enabled:
+        message = slack_message or slack.text_message(body)
+        outcomes.append(_guarded("slack", functools.partial(slack.post, settings, message)))
     return outcomes
+
+
+def _guarded(kind: str, send: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """``send()``'s outcome; an error nobody foresaw becomes a failed outcome too, never the caller's."""
+    try:
+        return send()
+    except Exception as exc:  # a sink must never fail the proposal it announces
+        log.exception("notify: the %s sink failed", kind)
+        return {"sink": kind, "ok": False, "error": f"{type(exc).__name__}: {exc}"}
 
 
 def escalation_message(report: Report, public_url: str | None) -> dict[str, Any] | None:
