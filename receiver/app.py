@@ -9,7 +9,18 @@ import redis
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from receiver import api, health, metrics, reports_api, request_scope, ui, webhook
+from receiver import (
+    api,
+    health,
+    metrics,
+    reports_api,
+    request_scope,
+    rightsizing_api,
+    rollouts_api,
+    slack,
+    ui,
+    webhook,
+)
 from receiver.auth import TokenBook
 from receiver.errors import ApiError, Unavailable
 from workers.errors import AiopsError, StoreUnavailable
@@ -27,8 +38,11 @@ def create_app(context: Context, tokens: TokenBook) -> Flask:
     app.register_blueprint(webhook.blueprint)
     app.register_blueprint(api.blueprint)
     app.register_blueprint(reports_api.blueprint)
+    app.register_blueprint(rightsizing_api.blueprint)
+    app.register_blueprint(rollouts_api.blueprint)
     app.register_blueprint(health.blueprint)
     app.register_blueprint(ui.blueprint)
+    app.register_blueprint(slack.blueprint)
     _install_error_handlers(app)
     app.after_request(_security_headers)
     return app

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from receiver import cli_help
+from receiver import cli_help, rightsizing_cli
 from receiver.errors import ClientError
 from workers.domain import STATES
 from workers.errors import AiopsError, SettingsError
@@ -181,10 +181,29 @@ def cmd_scaling(args: argparse.Namespace) -> int:
     return scaling_cli.run(_settings(args), args)
 
 
+def cmd_rightsize(args: argparse.Namespace) -> int:
+    from receiver import rightsizing_cli
+
+    return rightsizing_cli.run(_settings(args), args)
+
+
+def cmd_rollouts(args: argparse.Namespace) -> int:
+    from receiver import rollouts_cli
+
+    with _client(args) as api:
+        return rollouts_cli.run(api, args)
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from receiver import report_cli
 
     return report_cli.run(_settings(args), args)
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    from receiver import audit_cli
+
+    return audit_cli.run(_settings(args), args)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -391,6 +410,28 @@ def build_parser() -> argparse.ArgumentParser:
     _add_format(scaling_rec, ("json", "md"), "json", "JSON, or a readable summary")
     scaling.set_defaults(func=cmd_scaling)
 
+    # -- right-sizing (US3) --
+    rightsizing_cli.add_parser(sub).set_defaults(func=cmd_rightsize)
+
+    # -- rollouts (US4) --
+    rollouts = sub.add_parser("rollouts", help="rollout safety gates (through the HTTP API)")
+    rollouts_sub = rollouts.add_subparsers(dest="verb", required=True, metavar="VERB")
+    rollouts_watch = rollouts_sub.add_parser(
+        "watch", help="start (or attach to) the gate of a Deployment's rollout and show its rounds (approver)"
+    )
+    rollouts_watch.add_argument("target", metavar="NAMESPACE/DEPLOYMENT", help="the Deployment to gate")
+    rollouts_watch.add_argument(
+        "--follow", action="store_true", help="print each analysis round as it comes, until the decision"
+    )
+    _add_format(rollouts_watch, ("text", "json"), "text", "a table, or one JSON object per round")
+    rollouts_list = rollouts_sub.add_parser("list", help="gates, newest first (viewer token)")
+    rollouts_list.add_argument("--limit", type=_positive_limit, default=50, help="at most this many")
+    _add_format(rollouts_list, ("text", "json"), "text", "one line per gate, or JSON")
+    rollouts_show = rollouts_sub.add_parser("show", help="one gate with its rounds (viewer token)")
+    rollouts_show.add_argument("id", help="the gate id (g-...)")
+    _add_format(rollouts_show, ("text", "json"), "text", "the rounds as a table, or JSON")
+    rollouts.set_defaults(func=cmd_rollouts)
+
     # -- reports (US5, US6) --
     report = sub.add_parser("report", help="build the health report or the security audit now (read-only)")
     report.add_argument("kind", choices=["health", "security"], help="which report")
@@ -403,6 +444,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="security only: a YAML file of audit exceptions (default: security.exceptions_file, else none)",
     )
     report.set_defaults(func=cmd_report)
+
+    # -- PHR compliance --
+    audit = sub.add_parser("audit", help="audit the audit trail: PHR compliance of executed actions")
+    audit_sub = audit.add_subparsers(dest="verb", required=True, metavar="VERB")
+    comp = audit_sub.add_parser(
+        "compliance",
+        help="every executed action approved before it ran, dry-run, snapshotted and validated "
+        "(exit 1 and a list when not)",
+    )
+    comp.add_argument("--since", default="7d", help="a duration (7d, 12h) or an ISO 8601 time; default 7d")
+    _add_format(comp, ("json", "md"), "json", "JSON, or a readable page")
+    audit.set_defaults(func=cmd_audit)
 
     demo = sub.add_parser("demo", help="the whole loop on one machine: alert to validated fix")
     demo.add_argument(

@@ -53,6 +53,10 @@ VERB_ENVIRONMENT: dict[str, tuple[tuple[str, ...], str]] = {
         ("AIOPS_CONFIG", "PROMETHEUS_URL", "KUBECONFIG"),
         "Read-only: it changes nothing in the cluster.",
     ),
+    "rightsize": (
+        ("AIOPS_CONFIG", "PROMETHEUS_URL", "KUBECONFIG"),
+        "Read-only: it changes nothing in the cluster (POST /api/v1/rightsizing parks proposals).",
+    ),
     "report": (
         ("AIOPS_CONFIG", "PROMETHEUS_URL", "KUBECONFIG"),
         "Read-only, needs no Redis: nothing is stored (the scheduled run, aiops cron, stores and compares).",

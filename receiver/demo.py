@@ -245,7 +245,10 @@ def _walk_through(
     print("  change    : " + "\n              ".join(change_lines(cluster, action.get("plan") or {})) + "\n")
 
     if interactive:
-        print(f"Approve it in the page {base}/ui/approvals with the approver token:\n  {tokens['approver']}")
+        print(
+            f"Approve it in the page {base}/ui/approvals/{proposal['id']} "
+            f"(sign in with the approver token):\n  {tokens['approver']}"
+        )
         print(
             f"or: curl -X POST -H 'Authorization: Bearer {tokens['approver']}' "
             "-H 'Content-Type: application/json' "

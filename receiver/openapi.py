@@ -56,6 +56,53 @@ REPORT_SUMMARY = {
 }
 
 
+GATE_ROUND = {
+    "type": "object",
+    "properties": {
+        "round": {"type": "integer"},
+        "at": {"type": "string"},
+        "new_error_rate": {"type": ["number", "null"], "description": "5xx share of the new ReplicaSet"},
+        "old_error_rate": {"type": ["number", "null"], "description": "5xx share of the old ReplicaSet"},
+        "new_request_rate": {"type": ["number", "null"], "description": "requests/s to the new ReplicaSet"},
+        "old_request_rate": {"type": ["number", "null"]},
+        "updated_replicas": {"type": ["integer", "null"]},
+        "verdict": {"enum": ["healthy", "failing", "inconclusive"]},
+        "reason": {"type": "string"},
+    },
+}
+GATE_STATES = ["waiting", "running", "halting", "halted", "continued", "inconclusive", "aborted"]
+GATE: dict[str, Any] = {
+    "type": "object",
+    "required": ["id", "namespace", "deployment", "state", "rounds", "record_id"],
+    "properties": {
+        "id": {"type": "string"},
+        "namespace": {"type": "string"},
+        "deployment": {"type": "string"},
+        "state": {
+            "enum": ["waiting", "running", "halting", "halted", "continued", "inconclusive", "aborted"]
+        },
+        "trigger": {"enum": ["api", "watch", "alert"]},
+        "requested_by": {"type": ["string", "null"]},
+        "created_at": {"type": "string"},
+        "updated_at": {"type": "string"},
+        "deadline": {"type": ["string", "null"]},
+        "new_replicaset": {"type": ["string", "null"]},
+        "old_replicaset": {"type": ["string", "null"]},
+        "config": {"type": "object", "description": "the analysis settings in force (rule over settings)"},
+        "rounds": {"type": "array", "items": GATE_ROUND},
+        "decision": {"type": ["string", "null"]},
+        "reason": {"type": ["string", "null"]},
+        "proposals": {
+            "type": "object",
+            "description": "parked proposals by action: rollout-pause, rollout-undo, rollout-resume",
+            "additionalProperties": {"type": "string"},
+        },
+        "alerts": {"type": "array", "items": {"type": "object"}, "description": "alerts that joined"},
+        "record_id": {"type": "string"},
+    },
+}
+
+
 def openapi_document() -> dict[str, Any]:
     states = list(STATES)
     record_states = [status.value for status in RecordStatus]
@@ -334,6 +381,67 @@ def openapi_document() -> dict[str, Any]:
                     ),
                 }
             },
+            "/api/v1/rightsizing": {
+                "post": {
+                    "summary": "Right-size a namespace, or one workload, from its usage history "
+                    "(approver): a job parks one patch-resources proposal per workload whose "
+                    "recommendation is ok.",
+                    "security": [{"bearer": []}],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["namespace"],
+                                    "additionalProperties": False,
+                                    "properties": {
+                                        "namespace": {"type": "string", "maxLength": 63},
+                                        "workload": {
+                                            "type": "string",
+                                            "pattern": "^(Deployment|StatefulSet|DaemonSet)/.+$",
+                                            "description": "KIND/NAME; default: every workload of "
+                                            "the namespace",
+                                        },
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    "responses": _responses(
+                        {
+                            "202": _json(
+                                {
+                                    "type": "object",
+                                    "required": ["namespace", "enqueued", "parked", "proposals"],
+                                    "properties": {
+                                        "namespace": {"type": "string"},
+                                        "workload": {"type": ["string", "null"]},
+                                        "requested_by": {"type": "string"},
+                                        "enqueued": {
+                                            "type": "object",
+                                            "properties": {
+                                                "job_id": {"type": "string"},
+                                                "queue": {"type": "string"},
+                                            },
+                                        },
+                                        "parked": {"type": "array", "items": {"type": "object"}},
+                                        "proposals": {
+                                            "type": "string",
+                                            "description": "where the parked proposals are listed",
+                                        },
+                                    },
+                                },
+                                "analysis enqueued",
+                            )
+                        },
+                        400,
+                        401,
+                        403,
+                        404,
+                    ),
+                }
+            },
             "/api/v1/reports": {
                 "get": {
                     "summary": "Stored reports (weekly health report, security audit), newest first.",
@@ -393,6 +501,133 @@ def openapi_document() -> dict[str, Any]:
                         403,
                         404,
                     ),
+                }
+            },
+            "/api/v1/rollouts": {
+                "post": {
+                    "summary": "Start a rollout gate for a Deployment's rollout in progress (or its next "
+                    "one): its new ReplicaSet's error rate is analysed against the old one's; failing pauses "
+                    "it and parks rollout-undo and rollout-resume (approver).",
+                    "security": [{"bearer": []}],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["namespace", "deployment"],
+                                    "properties": {
+                                        "namespace": {"type": "string"},
+                                        "deployment": {"type": "string"},
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    "responses": _responses(
+                        {"202": _json(GATE, "the gate, started")}, 400, 401, 403, 404, 409
+                    ),
+                },
+                "get": {
+                    "summary": "Rollout gates, newest first, with their analysis rounds (viewer).",
+                    "security": [{"bearer": []}],
+                    "parameters": [
+                        {"name": "namespace", "in": "query", "schema": {"type": "string"}},
+                        {"name": "deployment", "in": "query", "schema": {"type": "string"}},
+                        {"name": "state", "in": "query", "schema": {"enum": GATE_STATES}},
+                        {
+                            "name": "limit",
+                            "in": "query",
+                            "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50},
+                        },
+                    ],
+                    "responses": _responses(
+                        {
+                            "200": _json(
+                                {
+                                    "type": "object",
+                                    "required": ["items"],
+                                    "properties": {"items": {"type": "array", "items": GATE}},
+                                }
+                            )
+                        },
+                        400,
+                        401,
+                    ),
+                },
+            },
+            "/api/v1/rollouts/{id}": {
+                "get": {
+                    "summary": "One rollout gate with its analysis rounds and decision (viewer).",
+                    "security": [{"bearer": []}],
+                    "parameters": [ID],
+                    "responses": _responses({"200": _json(GATE)}, 401, 404),
+                }
+            },
+            "/integrations/slack/actions": {
+                "post": {
+                    "summary": "Slack's interactivity requests (the Approve / Reject buttons of a proposal's "
+                    "message). Signed by Slack: X-Slack-Signature is v0=HMAC-SHA256(signing secret, "
+                    "'v0:{X-Slack-Request-Timestamp}:{body}'), the timestamp within 5 minutes. The Slack "
+                    "user must be in notify.slack_users; the decision goes through the same path as "
+                    "/api/v1/approvals/{id}/approve|reject and is made before the answer (within 3 s); "
+                    "the message is then replaced through the payload's response_url. The answer's "
+                    "X-Aiops-Outcome header says approved, rejected, refused (not mapped, not pending, "
+                    "expired, no reason to reject) or ignored.",
+                    "security": [],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/x-www-form-urlencoded": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["payload"],
+                                    "properties": {
+                                        "payload": {
+                                            "type": "string",
+                                            "description": "Slack's block_actions payload as JSON",
+                                        }
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    "parameters": [
+                        {
+                            "name": "X-Slack-Signature",
+                            "in": "header",
+                            "required": True,
+                            "schema": {"type": "string", "pattern": "^v0=[0-9a-f]{64}$"},
+                        },
+                        {
+                            "name": "X-Slack-Request-Timestamp",
+                            "in": "header",
+                            "required": True,
+                            "schema": {"type": "string", "pattern": "^[0-9]+$"},
+                        },
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "acknowledged; X-Aiops-Outcome tells what came of it",
+                            "headers": {
+                                "X-Aiops-Outcome": {
+                                    "schema": {"enum": ["approved", "rejected", "refused", "ignored"]}
+                                }
+                            },
+                        },
+                        "400": {
+                            "description": "signed, but not Slack's form-encoded payload",
+                            "content": {"application/json": {"schema": ERROR}},
+                        },
+                        "401": {
+                            "description": "bad or stale signature",
+                            "content": {"application/json": {"schema": ERROR}},
+                        },
+                        "404": {
+                            "description": "Slack interactivity not configured (notify.slack_signing_secret)",
+                            "content": {"application/json": {"schema": ERROR}},
+                        },
+                    },
                 }
             },
             "/healthz": {"get": {"summary": "Liveness.", "responses": {"200": _json({"type": "object"})}}},

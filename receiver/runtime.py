@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -124,12 +125,18 @@ def run_worker(
         worked = bool(worker.work(burst=burst, with_scheduler=True, logging_level=settings.logging.level))
         # RQ's worker quits on a Redis error outside its dequeue loop (a failover, a restart); it asked
         # to stop only when it says so. Start a new one once Redis answers again.
-        if burst or getattr(worker, "_stop_requested", True):
+        if burst or _asked_to_stop(worker):
             return worked
         log.warning("the worker lost Redis; a new one starts when Redis answers")
         exit_on_signals(signal.SIGTERM, signal.SIGINT)  # RQ's handlers went with its worker
         if not wait_for_store(ctx):
             return worked
+
+
+def _asked_to_stop(worker: Any) -> bool:
+    """The worker ended because it was asked to (SIGTERM, SIGINT), not because Redis went away. RQ 3 sets
+    ``_stop_requested`` only when busy; an idle worker raises StopRequested after recording the request."""
+    return bool(getattr(worker, "_stop_requested", True) or getattr(worker, "_shutdown_requested_date", None))
 
 
 def wait_for_store(context: Context, timeout_s: float | None = None) -> bool:
@@ -210,10 +217,15 @@ def run_watch(
     settings: Settings, namespaces: Sequence[str] | None = None, context: Context | None = None
 ) -> WatchStats:
     """The Kubernetes watch source (pods) until SIGTERM or SIGINT; returns what it did."""
+    from workers.sources.rollout_watch import RolloutWatcher
     from workers.sources.watch import PodWatcher
 
     ctx = context or build_context(settings, poll_rules=True)
     watcher = PodWatcher(ctx, namespaces)
+    # Deployments too: a new pod template on an opted-in Deployment starts a rollout gate (US4).
+    deployments = RolloutWatcher(ctx, watcher.scopes, watcher.stopping)
+    rollouts = threading.Thread(target=deployments.run, name="watch-rollouts", daemon=True)
+    rollouts.start()
     # The handler only sets the event: stop() takes locks the interrupted main thread may hold.
     previous = {
         sig: signal.signal(sig, lambda *_: watcher.stopping.set()) for sig in (signal.SIGINT, signal.SIGTERM)
@@ -221,6 +233,8 @@ def run_watch(
     try:
         return watcher.run()
     finally:
+        deployments.stop()
+        rollouts.join(timeout=1)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
 

@@ -28,12 +28,18 @@ ACTIONS: dict[str, Risk] = {
     # US2 scaling
     "create-hpa": Risk.medium,
     "patch-hpa": Risk.medium,
+    # US3 right-sizing
+    "patch-resources": Risk.medium,
+    # US4 rollout gate: the pause may be auto-approved by a rule; undo and resume always need a person
+    "rollout-pause": Risk.low,
+    "rollout-undo": Risk.medium,
+    "rollout-resume": Risk.medium,
 }
 
 # "no safe automatic action": a proposal that changes nothing and carries a runbook.
 NO_ACTION = "none"
 
-PLAYBOOKS: frozenset[str] = frozenset({"pod-failure", "scaling"})
+PLAYBOOKS: frozenset[str] = frozenset({"pod-failure", "scaling", "rollout-gate", "rightsizing"})
 
 KUBERNETES_EVIDENCE: frozenset[str] = frozenset({"pod", "previous_logs", "events", "owner", "node"})
 

@@ -41,6 +41,8 @@ __all__ = [
     "Evidence",
     "Match",
     "Remediation",
+    "Rollout",
+    "RolloutQueries",
     "Rule",
     "Target",
     "Validate",
@@ -317,6 +319,42 @@ class Validate(_Strict):
         return self._for_s
 
 
+class RolloutQueries(_Strict):
+    """PromQL templates of a rollout gate, rendered once per ReplicaSet. They see the rollout as
+    `labels`: `namespace`, `deployment`, `replicaset`, `pod_template_hash` (of the ReplicaSet measured),
+    `new_hash` and `old_hash`; values go through `| promql`."""
+
+    error_rate: QueryTemplate | None = None
+    """5xx answers per second of the ReplicaSet's pods (default: `http_requests_total{code=~"5.."}`
+    joined to the ReplicaSet through `kube_pod_owner`)."""
+    request_rate: QueryTemplate | None = None
+    """All answers per second of the ReplicaSet's pods (default: `http_requests_total`, joined alike)."""
+
+
+class Rollout(_Strict):
+    """How a `rollout-gate` rule analyses a rollout; unset fields come from the `rollouts` settings."""
+
+    window: PositiveDuration | None = None
+    """How long the first updated replicas are analysed (default `rollouts.window_s`, 2m)."""
+    interval: PositiveDuration | None = None
+    """Time between stored analysis rounds (default `rollouts.interval_s`, 10s)."""
+    max_error_rate: Annotated[float, Field(ge=0, le=1)] | None = None
+    """The new ReplicaSet fails above this 5xx share (default 0.05)."""
+    max_increase: Annotated[float, Field(ge=0, le=1)] | None = None
+    """It also fails when its share exceeds the old ReplicaSet's by more than this (default: not compared)."""
+    min_request_rate: Annotated[float, Field(ge=0)] | None = None
+    """Requests per second the new ReplicaSet must serve for a verdict; fewer: inconclusive (default 0.1)."""
+    max_updated_replicas: Annotated[int, Field(gt=0)] | None = None
+    """End the analysis early, healthy, once this many replicas are updated (default: the whole window)."""
+    pause: Literal["auto", "required"] = "required"
+    """`auto`: a failing rollout is paused at once (`rollout-pause`, low risk, recorded as automatic);
+    `required`: the pause waits for a person like any proposal."""
+    on_inconclusive: Literal["record", "pause"] = "record"
+    """At the end of an inconclusive window: only record and notify, or also pause."""
+    queries: RolloutQueries = Field(default_factory=RolloutQueries)
+    """The error and request rate templates."""
+
+
 class Rule(_Strict):
     """One rule: which alerts, which playbook and target, what evidence, which actions, how to validate."""
 
@@ -343,6 +381,18 @@ class Rule(_Strict):
     )
     cooldown: Duration = "30m"
     """After an investigation for a target, ignore the same rule and target for this long."""
+    rollout: Rollout | None = None
+    """For `playbook: rollout-gate`: how the gate analyses a rollout (docs/rules.md, "Rollout gates")."""
+
+    @model_validator(mode="after")
+    def _rollout_fits(self) -> Rule:
+        if self.rollout is None:
+            return self
+        if self.playbook != "rollout-gate":
+            raise ValueError("rollout: only a rule with playbook rollout-gate analyses rollouts")
+        if self.rollout.pause == "auto" and "rollout-pause" not in self.remediation.actions:
+            raise ValueError("rollout.pause: auto needs rollout-pause in remediation.actions")
+        return self
 
     _cooldown_s: int = PrivateAttr(0)
 

@@ -101,6 +101,8 @@ class AuthSettings(Section):
 
     tokens_file: Path | None = None
     """YAML list of ``{name, role, token}`` or ``{name, role, sha256}`` (``AIOPS_TOKENS_FILE``)."""
+    session_ttl_s: int = Field(8 * 3600, ge=60, le=7 * 86400)
+    """How long a web-page sign-in lasts before the token must be typed again (the session cookie's age)."""
 
 
 class RulesSettings(Section):
@@ -376,6 +378,13 @@ class NotifySink(Section):
     """Where a ``webhook`` sink POSTs to."""
     timeout_s: float = Field(5.0, gt=0)
     """Seconds a ``webhook`` sink may take to answer."""
+    secret: SecretStr | None = None
+    """Key a ``webhook`` sink signs its body with (HMAC-SHA256 in ``X-Aiops-Signature``); unset:
+    ``notify.webhook_secret``."""
+    attempts: int = Field(3, gt=0, le=10)
+    """Tries of a ``webhook`` sink before its failure is recorded (retried on 5xx, 429 and network errors)."""
+    backoff_s: float = Field(0.5, ge=0, le=30)
+    """Wait before a ``webhook`` sink's second try; doubled before each later one."""
 
 
 class NotifySettings(Section):
@@ -385,7 +394,25 @@ class NotifySettings(Section):
     """Base URL people use to reach this receiver (e.g. https://aiops.example.org); notification links start
     with it. Unset: links are relative paths, and start-up and /readyz say so."""
     sinks: list[NotifySink] = Field(default_factory=lambda: [NotifySink()])
-    """Where notifications go: a list of ``{type, url, timeout_s}`` (YAML only)."""
+    """Where notifications go: a list of ``{type, url, timeout_s, secret, attempts, backoff_s}`` (YAML
+    only)."""
+    webhook_secret: SecretStr | None = None
+    """Key every ``webhook`` sink without its own ``secret`` signs its body with; unset: bodies unsigned."""
+    slack_bot_token: SecretStr | None = None
+    """Slack bot token (``xoxb-...``, scope ``chat:write``); with ``slack_channel`` it turns the Slack
+    notifications on."""
+    slack_channel: str | None = None
+    """Channel id (or name) proposals are posted to, with buttons Approve / Reject / Open."""
+    slack_signing_secret: SecretStr | None = None
+    """The Slack app's signing secret: ``POST /integrations/slack/actions`` refuses requests it did not
+    sign (and answers 404 while it is unset)."""
+    slack_users: dict[str, str] = Field(default_factory=dict)
+    """Slack user id -> approver identity (``{U0123ABCD: alice}``; in the environment
+    ``U0123ABCD=alice,U0456EFGH=bob``); a button pressed by anyone else is refused and recorded."""
+    slack_api_url: str = "https://slack.com/api/"
+    """Base URL of Slack's Web API (a test points it at a local stand-in)."""
+    slack_timeout_s: float = Field(5.0, gt=0)
+    """Seconds one Slack Web API call may take."""
 
     @field_validator("public_url")
     @classmethod
@@ -396,6 +423,11 @@ class NotifySettings(Section):
         if not value.startswith(("http://", "https://")):
             raise ValueError(f"must be an absolute http:// or https:// URL, not {value!r}")
         return value
+
+    @property
+    def slack_enabled(self) -> bool:
+        """Proposals are posted to Slack: a bot token and a channel are set."""
+        return self.slack_bot_token is not None and bool(self.slack_channel)
 
     def link_warning(self) -> str | None:
         """What to tell people when links cannot be absolute (no public URL); None when they can."""
@@ -588,6 +620,78 @@ class ScalingSettings(Section):
     """Days of CPU history read for the peak and the replay (the longest available when less is stored)."""
 
 
+class RolloutSettings(Section):
+    """US4 rollout gate: the defaults of an analysis; a ``rollout-gate`` rule's ``rollout:`` section wins."""
+
+    window_s: int = Field(120, gt=0)
+    """How long the new ReplicaSet's first replicas are analysed before the rollout may continue."""
+    interval_s: float = Field(10.0, gt=0)
+    """Seconds between the analysis rounds that are stored and shown."""
+    check_every_s: float = Field(2.0, gt=0)
+    """Seconds between looks at Prometheus; a failing look decides at once (the decision lag)."""
+    max_error_rate: float = Field(0.05, ge=0, le=1)
+    """The new ReplicaSet fails when its 5xx share of requests is above this (0.05 is 5 %)."""
+    max_increase: float | None = Field(None, ge=0, le=1)
+    """It also fails when its share is above the old ReplicaSet's by more than this (None: not compared)."""
+    min_request_rate: float = Field(0.1, ge=0)
+    """Requests per second the new ReplicaSet must serve for a verdict; fewer is inconclusive."""
+    max_updated_replicas: int | None = Field(None, gt=0)
+    """End the analysis early, healthy, once this many replicas are updated (None: the whole window)."""
+    wait_for_rollout_s: int = Field(600, gt=0)
+    """A gate asked for with no rollout in progress waits this long for the next one."""
+    watch_label: str = "aiops.dev/rollout-gate"
+    """Label or annotation (value ``"true"``) opting a Deployment in to gates started by ``aiops watch``."""
+
+
+class RightsizingSettings(Section):
+    """US3 resource right-sizing: the margin, the history it needs, the guards and the daily schedule.
+
+    Prices come from ``scaling`` (one cost model)."""
+
+    margin: float = 0.30
+    """Safety margin on p95 (requests) and on the observed maximum (memory limit); never below 0.30."""
+    history_days: int = Field(7, ge=7, le=90)
+    """Days of usage analysed; a container with less history gets no proposal (never below 7)."""
+    cpu_limit_policy: Literal["none", "keep", "ratio"] = "keep"
+    """CPU limit: ``none`` (removed, no throttling), ``keep`` (as it is, raised to the request if below it)
+    or ``ratio`` (``cpu_limit_ratio`` × the new request)."""
+    cpu_limit_ratio: float = Field(2.0, ge=1.0, le=20.0)
+    """CPU limit / CPU request when ``cpu_limit_policy`` is ``ratio``."""
+    startup_exclusion_minutes: int = Field(5, ge=0, le=120)
+    """Usage in a container's first minutes is left out of the percentiles (still counted for limits)."""
+    hysteresis: float = Field(0.10, ge=0, le=1)
+    """A change smaller than this share of the current value is not proposed."""
+    step_s: int = Field(300, ge=15, le=3600)
+    """Resolution of the percentile subqueries (``quantile_over_time(...[7d:5m])``)."""
+    rate_window: str = "5m"
+    """Window of the CPU ``rate()`` inside the subqueries."""
+    query_concurrency: int = Field(4, ge=1, le=16)
+    """Queries of one namespace sent to Prometheus at the same time."""
+    backtest_days: int = Field(1, ge=1, le=7)
+    """The last days of the window held out to check the recommendation fitted on the days before."""
+    cpu_floor_millicores: int = Field(10, ge=1)
+    """Smallest CPU request proposed."""
+    memory_floor_mib: int = Field(32, ge=1)
+    """Smallest memory request proposed, in MiB."""
+    watch_window_s: int = Field(3600, gt=0)
+    """After the change: how long restarts and OOM kills are watched (default 1 h)."""
+    ready_within_s: int = Field(300, gt=0)
+    """After the change: every pod must be Ready within this many seconds."""
+    validate_after_s: int = Field(30, gt=0)
+    """First validation round this many seconds after the change (then doubling)."""
+    schedule_cron: str = "0 3 * * *"
+    """Daily analysis of ``namespaces`` that parks proposals (03:00 UTC); empty: no schedule."""
+    namespaces: list[str] = Field(default_factory=list)
+    """Namespaces the schedule analyses; empty: ``namespaces.allow`` (nothing when that is empty too)."""
+
+    @field_validator("margin")
+    @classmethod
+    def _margin_floor(cls, value: float) -> float:
+        if not 0.30 <= value <= 5:
+            raise ValueError(f"margin must be between 0.30 and 5 (30 % is the floor), not {value}")
+        return value
+
+
 class Settings(Section):
     """Everything aiops-responder can be configured with."""
 
@@ -611,6 +715,8 @@ class Settings(Section):
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     reports: ReportSettings = Field(default_factory=ReportSettings)
     scaling: ScalingSettings = Field(default_factory=ScalingSettings)
+    rightsizing: RightsizingSettings = Field(default_factory=RightsizingSettings)
+    rollouts: RolloutSettings = Field(default_factory=RolloutSettings)
 
     @field_validator("namespaces")
     @classmethod
@@ -654,6 +760,11 @@ def _env_overrides(env: Mapping[str, str]) -> dict[str, dict[str, Any]]:
 def _parse_env_value(raw: str, field: Any) -> Any:
     if getattr(field.annotation, "__origin__", None) is list:
         return [item.strip() for item in raw.split(",") if item.strip()]
+    if getattr(field.annotation, "__origin__", None) is dict:
+        # ``key=value,key=value``; an item without ``=`` is left for validation to name.
+        pairs = [item.strip() for item in raw.split(",") if item.strip()]
+        split = [pair.partition("=") for pair in pairs]
+        return {key.strip(): value.strip() for key, sep, value in split if sep} or raw
     return raw
 
 

@@ -191,8 +191,9 @@ def test_cron_jobs_run_on_the_guarded_worker(world) -> None:
 
 
 def test_every_job_the_code_enqueues_is_allowlisted() -> None:
-    """Jobs are enqueued by reference, never by a name in a string, and every job function of the spine
-    (``*_job``) is in the catalog, or the worker would refuse the product's own work."""
+    """Jobs are enqueued by reference, never by a name in a string, and every job function of the workers
+    (``*_job``: the spine's, a workflow's, an integration's) is in the catalog, or the worker would refuse
+    the product's own work."""
     by_string = []
     for path in [*(ROOT / "workers").rglob("*.py"), *(ROOT / "receiver").rglob("*.py")]:
         text = path.read_text()
@@ -202,8 +203,8 @@ def test_every_job_the_code_enqueues_is_allowlisted() -> None:
         by_string += [f"{path}: {m}" for m in re.findall(r"Callback\(\s*[\"'][\w.]+[\"']", text)]
     assert not by_string, by_string
     spine_jobs = set()
-    for path in (ROOT / "workers" / "spine").rglob("*.py"):
-        module = "workers.spine." + path.stem
+    for path in (ROOT / "workers").rglob("*.py"):
+        module = ".".join(path.relative_to(ROOT).with_suffix("").parts)
         names = re.findall(r"^def ([a-z]\w*_job)\(", path.read_text(), re.M)
         spine_jobs |= {f"{module}.{name}" for name in names}
     assert spine_jobs, "no job functions found: the scan is broken"

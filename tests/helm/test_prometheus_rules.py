@@ -139,5 +139,6 @@ def test_kube_state_metrics_selector_is_configurable(chart: Any) -> None:
         "KubePodOOMKilled",
         "AIOpsWorkloadCPUHigh",
         "KubeHpaMaxedOut",
+        "AIOpsRolloutErrorRate",
     }
     assert all('service="ksm"' in expr and "kube-state-metrics" not in expr for expr in alerts.values())

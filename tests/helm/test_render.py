@@ -224,8 +224,8 @@ def test_keda_scales_workers_on_rq_queue_lengths(render_set: Any) -> None:
     assert spec["minReplicaCount"] >= 1 and spec["maxReplicaCount"] >= spec["minReplicaCount"]
     auth = rendered.one("TriggerAuthentication", "worker")
     assert [t["metadata"]["listName"] for t in spec["triggers"]] == [
-        "rq:queue:alerts",
         "rq:queue:actions",
+        "rq:queue:alerts",
         "rq:queue:advice",
         "rq:queue:reports",
     ]
@@ -272,6 +272,7 @@ def test_prometheus_operator_objects(render_set: Any) -> None:
         "KubePodOOMKilled",
         "AIOpsWorkloadCPUHigh",
         "KubeHpaMaxedOut",
+        "AIOpsRolloutErrorRate",
     }
     assert alerts["KubePodCrashLooping"]["expr"] == (
         'max_over_time(kube_pod_container_status_waiting_reason{reason="CrashLoopBackOff", '
@@ -296,7 +297,7 @@ def test_prometheus_operator_objects(render_set: Any) -> None:
             "name": "alertname",
             "matchType": "=~",
             "value": "KubePodCrashLooping|KubeContainerWaiting|KubePodOOMKilled|"
-            "AIOpsWorkloadCPUHigh|KubeHpaMaxedOut",
+            "AIOpsWorkloadCPUHigh|KubeHpaMaxedOut|AIOpsRolloutErrorRate",
         }
     ]
     (webhook,) = receiver["webhookConfigs"]
@@ -318,7 +319,7 @@ def test_ingress_exposes_only_the_approval_api(render_set: Any) -> None:
     (rule,) = ingress["spec"]["rules"]
     assert rule["host"] == "aiops.example.org"
     paths = [p["path"] for p in rule["http"]["paths"]]
-    assert "/api/v1/approvals" in paths and "/ui/approvals" in paths
+    assert "/api/v1/approvals" in paths and "/ui" in paths  # every page, sign-in included
     assert not any(p in ("/", "/webhooks/alertmanager", "/metrics") for p in paths)
     service = rendered.one("Service", RELEASE + "-aiops-responder")
     for path in rule["http"]["paths"]:

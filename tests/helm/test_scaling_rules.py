@@ -46,4 +46,7 @@ def test_scaling_alerts_can_be_turned_off(chart: Any) -> None:
         }
     }
     rule = render(chart, "no-scaling-alerts", values).one("PrometheusRule", "aiops-responder")
-    assert [group["name"] for group in rule["spec"]["groups"]] == ["aiops-responder.pod-failures"]
+    assert [group["name"] for group in rule["spec"]["groups"]] == [
+        "aiops-responder.pod-failures",
+        "aiops-responder.rollout-gate",
+    ]

@@ -249,7 +249,9 @@ def test_the_watcher_only_reads_pods(chart: Any, render_set: Any) -> None:
         assert len(watch_roles) == 1, rendered.name
         (role,) = watch_roles
         assert role["rules"] == [
-            {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]}
+            {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]},
+            {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["get", "list", "watch"]},
+            {"apiGroups": ["apps"], "resources": ["replicasets"], "verbs": ["get", "list"]},
         ]
         assert role["kind"] == ("Role" if rendered is namespaced else "ClusterRole")
 

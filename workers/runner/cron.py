@@ -7,6 +7,7 @@ from rq.cron import CronScheduler
 from workers.settings import Settings
 from workers.spine import lifecycle, queues, reports
 from workers.spine.context import Context
+from workers.workflows.rightsizing import jobs as rightsizing
 
 
 def build_scheduler(context: Context, settings: Settings) -> CronScheduler:
@@ -20,6 +21,7 @@ def build_scheduler(context: Context, settings: Settings) -> CronScheduler:
         name="expire-proposals",
     )
     register_reports(scheduler, settings)
+    register_rightsizing(scheduler, settings)
     return scheduler
 
 
@@ -40,3 +42,17 @@ def register_reports(scheduler: CronScheduler, settings: Settings) -> None:
             job_timeout=60,
             name=f"{kind}-report",
         )
+
+
+def register_rightsizing(scheduler: CronScheduler, settings: Settings) -> None:
+    """The daily right-sizing of ``rightsizing.namespaces`` (``rightsizing.schedule_cron``, UTC like the
+    reports); an empty expression turns it off."""
+    if not settings.rightsizing.schedule_cron.strip():
+        return
+    scheduler.register(
+        rightsizing.schedule_job,
+        queues.REPORTS,
+        cron=settings.rightsizing.schedule_cron,
+        job_timeout=1800,
+        name="rightsizing",
+    )

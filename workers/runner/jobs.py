@@ -14,7 +14,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from workers.integrations.notify import slack
 from workers.spine import advice, intake, investigation, lifecycle, reports
+from workers.workflows.rightsizing import jobs as rightsizing
+from workers.workflows.rollout_gate import gate as rollout_gate
 
 JOBS: tuple[Callable[..., Any], ...] = (
     investigation.investigate_job,
@@ -27,6 +30,11 @@ JOBS: tuple[Callable[..., Any], ...] = (
     advice.advise_job,
     reports.schedule_report_job,
     reports.report_job,
+    rightsizing.rightsize_job,
+    rightsizing.schedule_job,
+    slack.respond_job,
+    rollout_gate.look_job,
+    rollout_gate.start_job,
 )
 """What the receiver, the workers and cron enqueue."""
 CALLBACKS: tuple[Callable[..., Any], ...] = (lifecycle.execute_failed,)

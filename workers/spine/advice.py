@@ -151,7 +151,12 @@ def _park_alternatives(
                 "alternative_proposed",
                 {**summary, "proposal_id": alternative.id, "plan": plan.to_dict()},
             )
-            notify(context.settings.notify, alternative, "alternative proposal pending")
+            sinks = notify(context.settings.notify, alternative, "alternative proposal pending")
+            context.records.append(
+                proposal.record_id,
+                "notification",
+                {"event": "alternative_pending", "proposal_id": alternative.id, "sinks": sinks},
+            )
         parked.append({**summary, "proposal_id": alternative.id, "approval": "required"})
     return parked
 

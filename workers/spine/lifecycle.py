@@ -55,9 +55,18 @@ def _move(
             raise
         return None
     data = entry(moved) if callable(entry) else dict(entry or {})
+    data.setdefault("proposal_id", moved.id)  # a record may hold several proposals (alternatives, reverts)
     context.records.append(moved.record_id, kind, data)
     incidents.follow(context, moved)
     return moved
+
+
+def _notify(context: Context, proposal: Proposal, event: str) -> None:
+    """Tell the sinks, and record what each answered (a failed notification is recorded, never raised)."""
+    sinks = notify(context.settings.notify, proposal, event)
+    context.records.append(
+        proposal.record_id, "notification", {"event": event, "proposal_id": proposal.id, "sinks": sinks}
+    )
 
 
 def _comment(text: str) -> Callable[[Proposal], None]:
@@ -245,7 +254,11 @@ def _wait_turn(context: Context, proposal: Proposal, obj: Target, holder: str, a
         context.records.append(
             proposal.record_id,
             "execution_waiting",
-            {"holder": holder, "reason": f"proposal {holder} is changing {obj.key()}; this one runs after"},
+            {
+                "holder": holder,
+                "reason": f"proposal {holder} is changing {obj.key()}; this one runs after",
+                "proposal_id": proposal.id,
+            },
         )
     queues.queue(queues.ACTIONS, context.redis).enqueue_in(
         timedelta(seconds=turns.wait_delay(attempt)),
@@ -323,10 +336,14 @@ def _execute(context: Context, proposal: Proposal) -> str:
             mutate=lambda p: p.execution.update({"started_at": iso(context.clock())}),
         )
     except Conflict as exc:
-        context.records.append(proposal.record_id, "execution_skipped", {"reason": str(exc)})
+        context.records.append(
+            proposal.record_id, "execution_skipped", {"reason": str(exc), "proposal_id": proposal_id}
+        )
         return proposal.status
     rid = proposal.record_id
-    context.records.append(rid, "execution_started", {"action": proposal.action.get("type")})
+    context.records.append(
+        rid, "execution_started", {"action": proposal.action.get("type"), "proposal_id": proposal_id}
+    )
     plan_data = proposal.action.get("plan")
     if not plan_data:
         return _finish(
@@ -337,7 +354,7 @@ def _execute(context: Context, proposal: Proposal) -> str:
     def step(kind: str, data: dict[str, Any]) -> None:
         if kind == "snapshot":
             applied["reached_apply"] = True
-        context.records.append(rid, kind, data)
+        context.records.append(rid, kind, {**data, "proposal_id": proposal_id})
 
     action, params = str(proposal.action.get("type")), dict(proposal.action.get("params") or {})
 
@@ -359,7 +376,12 @@ def _execute(context: Context, proposal: Proposal) -> str:
         context.records.append(
             rid,
             "execution_failed",
-            {"error": str(exc), "error_type": type(exc).__name__, "status": str(status)},
+            {
+                "error": str(exc),
+                "error_type": type(exc).__name__,
+                "status": str(status),
+                "proposal_id": proposal_id,
+            },
         )
         return _finish(context, proposal, status, {"error": str(exc)})
     final = _finish(context, proposal, S.succeeded, outcome)
@@ -388,7 +410,7 @@ def _finish(context: Context, proposal: Proposal, status: ProposalStatus, execut
     assert done is not None
     _outcome(context, done, status)
     if status != S.succeeded:
-        notify(context.settings.notify, done, f"action {status}")
+        _notify(context, done, f"action {status}")
     return status
 
 
@@ -409,7 +431,7 @@ def mark_unknown(context: Context, proposal_id: str, reason: str) -> str:
     if obj is not None:
         turns.give_back(context, obj, proposal_id)  # its worker died holding the object's turn
     _outcome(context, moved, S.unknown)
-    notify(context.settings.notify, moved, "action outcome unknown: check the cluster")
+    _notify(context, moved, "action outcome unknown: check the cluster")
     return S.unknown
 
 
@@ -437,7 +459,9 @@ def validate(context: Context, proposal_id: str, round_: int) -> str:
     results = run_checks(context.kube, context.prometheus, plan, state)
     outcome = verdict(results)
     context.records.append(
-        proposal.record_id, "validation_check", {"round": round_, "results": results, "verdict": outcome}
+        proposal.record_id,
+        "validation_check",
+        {"round": round_, "results": results, "verdict": outcome, "proposal_id": proposal_id},
     )
     finished_at = parse_iso(proposal.execution.get("finished_at") or proposal.created_at)
     window_over = context.clock() >= finished_at + timedelta(seconds=int(plan.get("for_s") or 0))
@@ -506,10 +530,13 @@ def park_revert(context: Context, proposal: Proposal) -> Proposal | None:
         )
     )
     if created:
+        # The sinks' answers go in the same entry: one entry for the revert, as for a stored report.
+        sinks = notify(context.settings.notify, parked, "regression: revert pending")
         context.records.append(
-            proposal.record_id, "revert_proposed", {"proposal_id": parked.id, "plan": revert}
+            proposal.record_id,
+            "revert_proposed",
+            {"proposal_id": parked.id, "plan": revert, "notified": sinks},
         )
-        notify(context.settings.notify, parked, "regression: revert pending")
     return parked
 
 

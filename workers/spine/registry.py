@@ -71,6 +71,8 @@ def default_registry() -> Registry:
     from workers.workflows import security_audit
 
     reports.append(security_audit.WORKFLOW)
-    from workers.workflows import scaling
+    from workers.workflows import rightsizing, rollout_gate, scaling
 
-    return Registry.of([pod_failure.WORKFLOW, scaling.WORKFLOW], reports)
+    return Registry.of(
+        [pod_failure.WORKFLOW, scaling.WORKFLOW, rollout_gate.WORKFLOW, rightsizing.WORKFLOW], reports
+    )

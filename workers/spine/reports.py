@@ -232,6 +232,8 @@ def run_report(context: Any, kind: str, options: dict[str, Any] | None = None) -
             prometheus=prometheus,
             now=now,
             options=options or {},
+            records=context.records,
+            proposals=context.proposals,
         )
         report = workflow.build(inputs, previous)
         report = report.model_copy(update={"id": the_id, "record_id": record_id})

@@ -20,6 +20,8 @@ from workers.spine.plans import Action
 if TYPE_CHECKING:
     from workers.integrations.kubernetes.client import Kube
     from workers.integrations.prometheus.client import Prometheus
+    from workers.spine.proposals import ProposalStore
+    from workers.spine.records import RecordStore
 
 
 class DiagnosisLike(Protocol):
@@ -72,6 +74,9 @@ class ReportInputs:
     prometheus: Prometheus | None
     now: datetime
     options: Mapping[str, Any] = field(default_factory=dict)
+    records: RecordStore | None = None
+    """The audit records (the scheduled run's; None for ``aiops report``, which reads no Redis)."""
+    proposals: ProposalStore | None = None
 
 
 class ReportWorkflow(Protocol):

@@ -94,7 +94,8 @@ of workers/workflows/pod_failure/actions.py call (workers/integrations/kubernete
 - apiGroups: [""]
   resources: ["pods"]
   verbs: ["delete"]
-# rollback-deployment, raise-memory-limit, adjust-probe (and their reverts): patch the Deployment.
+# rollback-deployment, raise-memory-limit, adjust-probe, rollout-pause, rollout-undo, rollout-resume (and
+# their reverts): patch the Deployment.
 - apiGroups: ["apps"]
   resources: ["deployments"]
   verbs: ["patch"]
@@ -106,11 +107,20 @@ of workers/workflows/pod_failure/actions.py call (workers/integrations/kubernete
 {{- end }}
 {{- end }}
 
-{{/* The watcher (`aiops watch`, workers/sources/watch.py): it lists and watches pods, and reads nothing else. */}}
+{{/* The watcher (`aiops watch`, workers/sources/watch.py and rollout_watch.py): it lists and watches pods
+and Deployments (a new pod template starts a rollout gate), reads the ReplicaSets of a gated rollout, and
+writes nothing. */}}
 {{- define "aiops.rbac.watch" -}}
 - apiGroups: [""]
   resources: ["pods"]
   verbs: ["get", "list", "watch"]
+# Rollout gates (US4): new pod templates of opted-in Deployments, and their new and old ReplicaSets.
+- apiGroups: ["apps"]
+  resources: ["deployments"]
+  verbs: ["get", "list", "watch"]
+- apiGroups: ["apps"]
+  resources: ["replicasets"]
+  verbs: ["get", "list"]
 {{- end }}
 
 {{/* The read role sets of the workers: suffix -> rules template, for namespaced resources. */}}

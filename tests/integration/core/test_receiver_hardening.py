@@ -69,7 +69,8 @@ def test_limits_come_from_the_settings(redis_server, redis_conn) -> None:
         ("GET", "/api/v1/approvals", "viewer", 200),
         ("GET", "/api/v1/approvals", None, 401),
         ("GET", "/api/v1/approvals/p-nope", "viewer", 404),
-        ("GET", "/ui/approvals", None, 200),
+        ("GET", "/ui/approvals", None, 303),  # to the sign-in page
+        ("GET", "/ui/sign-in", None, 200),
         ("GET", "/no/such/page", None, 404),
         ("POST", "/webhooks/alertmanager", "webhook", 202),
         ("POST", "/webhooks/alertmanager", "viewer", 403),

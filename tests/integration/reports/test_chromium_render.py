@@ -4,50 +4,28 @@ screen without scrolling. The screenshot is written under the test's tmp_path.""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.support.browser import CHROMIUM, DRIVER, MISSING, start_browser, stop_browser
 from tests.support.png import colour_stats
 from tests.support.reports import Env
 from workers.spine.report_render import render_html
 from workers.spine.reports import run_report
 
-CHROMIUM = shutil.which("chromium")
-DRIVER = shutil.which("chromedriver")
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None or DRIVER is None,
-    reason="chromium and chromium-driver are installed by scripts/setup",
-)
+pytestmark = pytest.mark.skipif(CHROMIUM is None or DRIVER is None, reason=MISSING)
 
 
 @pytest.fixture
 def browser(tmp_path: Path) -> Iterator[Any]:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM or ""
-    for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--no-first-run",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={tmp_path / 'profile'}",
-        "--window-size=1280,900",
-    ):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(DRIVER or ""), options=options)
+    started = start_browser("", tmp_path / "profile")  # stopped by pid, as every page test's browser
     try:
-        yield driver
+        yield started.driver
     finally:
-        driver.quit()  # stops chromium and chromedriver
+        stop_browser(started)
 
 
 def test_html_report_renders_with_critical_findings_above_the_fold(

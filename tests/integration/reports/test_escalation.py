@@ -117,7 +117,9 @@ def test_a_new_critical_finding_escalates_at_once_and_an_unchanged_audit_does_no
     assert entry["data"]["event"] == "escalation: 1 new critical finding(s)"
     assert entry["data"]["link"] == link
     url = context.settings.notify.sinks[0].url
-    assert entry["data"]["notified"] == [{"sink": "webhook", "url": url, "ok": True, "status": 200}]
+    assert entry["data"]["notified"] == [
+        {"sink": "webhook", "url": url, "signed": False, "ok": True, "status": 200, "attempts": 1}
+    ]
 
     clock.now += dt.timedelta(days=7)
     third = run_report(context, "security")

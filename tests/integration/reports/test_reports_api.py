@@ -6,9 +6,11 @@ import datetime as dt
 
 import redis
 
-from tests.support.reports import Env, auth
+from tests.support.reports import TOKENS, Env, auth
+from tests.support.ui_pages import sign_in
 from workers.domain import Finding, Report, Section, Severity
 from workers.settings import ReportSettings
+from workers.spine.report_render import CSP, render_html
 from workers.spine.reports import ReportStore, run_report
 
 
@@ -45,10 +47,20 @@ def test_unknown_report_is_404_and_bad_queries_are_400(env: Env) -> None:
 
 
 def test_reports_page_lists_and_links(env: Env) -> None:
-    page = env.client.get("/ui/reports")
-    assert page.status_code == 200 and "/api/v1/reports?" in page.get_data(as_text=True)
-    assert "script-src 'unsafe-inline'" in page.get_data(as_text=True)  # the pages' own CSP, unchanged
-    assert env.client.get("/ui/reports/health-20261130T000000Z").status_code == 200
+    client = env.client  # one browser: its session cookie is kept between requests
+    assert client.get("/ui/reports").status_code == 303  # to the sign-in page
+    report = run_report(env.context, "health")
+    sign_in(client, TOKENS["viewer"], "/ui/reports")
+    page = client.get("/ui/reports")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and f'href="/ui/reports/{report.id}"' in html
+    assert "'unsafe-inline'" not in page.headers["Content-Security-Policy"]  # the pages' own CSP
+    shown = client.get(f"/ui/reports/{report.id}")
+    assert shown.status_code == 200 and f'href="/ui/reports/{report.id}/page"' in shown.get_data(as_text=True)
+    full = client.get(f"/ui/reports/{report.id}/page")
+    assert full.status_code == 200 and full.get_data(as_text=True) == render_html(report)
+    assert full.headers["Content-Security-Policy"] == CSP  # the report's own page: inline styles, no script
+    assert client.get("/ui/reports/health-19990101T000000Z").status_code == 404
 
 
 def _report(index: int, findings: int = 0, evidence: str = "") -> Report:

@@ -53,7 +53,16 @@ def test_scheduled_run_stores_records_notifies_and_serves(env: Env) -> None:
     assert [item["id"] for item in listed] == ["health-20261130T000000Z"]
     report = store.get("health-20261130T000000Z")
     assert report.period_end == MONDAY.isoformat() and report.period_start == "2026-11-23T00:00:00+00:00"
-    assert {s.id for s in report.sections} == {"pods", "nodes", "workloads", "capacity", "services"}
+    assert {s.id for s in report.sections} == {
+        "pods",
+        "nodes",
+        "workloads",
+        "capacity",
+        "services",
+        "compliance",
+    }
+    compliance = next(s for s in report.sections if s.id == "compliance")
+    assert compliance.summary["compliant"] is True and compliance.score is None  # no action ran this week
     checks = {f.check for f in report.findings()}
     assert {
         "pods.crashlooping",

@@ -36,6 +36,7 @@ def test_every_api_route_is_documented() -> None:
         rule.rule.replace("<proposal_id>", "{id}")
         .replace("<record_id>", "{id}")
         .replace("<report_id>", "{id}")
+        .replace("<gate_id>", "{id}")
         for rule in app.url_map.iter_rules()
         if rule.endpoint != "static" and not rule.rule.startswith("/ui") and rule.rule != "/"
     }

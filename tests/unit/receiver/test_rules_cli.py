@@ -14,10 +14,14 @@ import pytest
 
 import rules
 from receiver.cli import main
+from rules import allowlist
 from tests.support.rule_samples import BASE_RULE, edit_line
 
 LIBRARY = Path(rules.__file__).resolve().parent / "library"
 RuleDir = Callable[[dict[str, str]], Path]
+
+ALLOWED_ACTIONS = ", ".join(sorted(allowlist.ACTIONS))
+"""What lint lists as the allowed actions (the allowlist grows with the workflows)."""
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -55,8 +59,7 @@ def test_lint_reports_every_problem_of_files_and_folders_in_one_pass(
     assert code == 1
     a, b = directory / "a.yaml", directory / "b.yaml"
     assert out.splitlines() == [
-        f"{a}:19: remediation.actions[1]: unknown action 'delete-namespace' "
-        "(allowed: adjust-probe, create-hpa, patch-hpa, raise-memory-limit, restart-pod, rollback-deployment)",
+        f"{a}:19: remediation.actions[1]: unknown action 'delete-namespace' (allowed: {ALLOWED_ACTIONS})",
         f"{a}:21: remediation.approval: auto needs a low effective risk; it is high (from the declared risk)",
         f"{b}:1: duplicate rule name 'crash' (first at {a}:1)",
         f"{b}:7: unknown key 'stauts' in match (allowed: alertname, labels, status)",
@@ -73,7 +76,7 @@ def test_lint_counts_a_missing_path_as_a_problem(capsys: pytest.CaptureFixture[s
     code, out, err = run(capsys, "lint", str(LIBRARY), str(tmp_path / "nope"))
     assert code == 1
     assert out == f"{tmp_path / 'nope'}:1: rules path does not exist\n"
-    assert err == "1 problem in 0 of 5 files (1 with the paths given)\n"
+    assert err == "1 problem in 0 of 6 files (1 with the paths given)\n"
 
 
 def test_lint_refuses_a_hanging_template_and_a_lookahead_quickly(
@@ -109,6 +112,7 @@ def test_test_says_why_each_rule_does_not_match(
     assert [item["rule"] for item in report[0]["not_matched"]] == [
         "container-waiting",
         "pod-oomkilled",
+        "rollout-gate",
         "scaling-cpu-high",
         "scaling-hpa-maxed",
     ]
@@ -150,10 +154,11 @@ def test_test_text_format_is_the_default(
     assert lines[1] == "  MATCH pod-crashloop: Pod shop/web-1"
     assert "    check target_ready: kubernetes target_ready" in lines
     assert lines[-4:] == [
-        "  no rule matches (of 5)",
+        "  no rule matches (of 6)",
         "  no match pod-crashloop:",
         "    label namespace is 'kube-system', which matches !~kube-(system|public|node-lease): excluded",
-        "  for other alert names: container-waiting, pod-oomkilled, scaling-cpu-high, scaling-hpa-maxed",
+        "  for other alert names: container-waiting, pod-oomkilled, rollout-gate, scaling-cpu-high, "
+        "scaling-hpa-maxed",
     ]
 
 
@@ -186,7 +191,7 @@ def test_test_refuses_rules_that_do_not_load_and_bad_payloads(
     code, out, err = run(capsys, "test", str(directory), "--alert", str(path))
     assert (code, out) == (1, "")
     assert err.splitlines() == [
-        f"{directory / 'a.yaml'}:8: playbook: unknown playbook 'nope' (allowed: pod-failure, scaling)",
+        f"{directory / 'a.yaml'}:8: playbook: unknown playbook 'nope' (allowed: pod-failure, rightsizing, rollout-gate, scaling)",
         "aiops: the rules do not load: 1 problem in 1 of 1 file",
     ]
     bad = tmp_path / "bad.json"

@@ -10,11 +10,15 @@ from pathlib import Path
 
 import pytest
 
+from rules import allowlist
 from rules.errors import Problem, RuleSetError
 from rules.loader import lint_dir, lint_paths, load_rule_dir, load_rule_paths, parse_rules
 from tests.support.rule_samples import BASE_RULE, edit_line
 
 RuleDir = Callable[[dict[str, str]], Path]
+
+ALLOWED_ACTIONS = ", ".join(sorted(allowlist.ACTIONS))
+"""What lint lists as the allowed actions (the allowlist grows with the workflows)."""
 
 
 def problems_after(line: int, replacement: str | None) -> list[str]:
@@ -42,7 +46,7 @@ CASES = [
     pytest.param(
         28, "colldown: 30m",
         "r.yaml:28: unknown key 'colldown' (allowed: name, description, match, playbook, target, evidence, "
-        "remediation, validate, cooldown)",
+        "remediation, validate, cooldown, rollout)",
         id="unknown-top-level-key",
     ),
     pytest.param(8, None, "r.yaml:1: missing required key 'playbook'", id="missing-key"),
@@ -146,13 +150,12 @@ CASES = [
     ),
     pytest.param(
         19, "  actions: [restart-pod, delete-namespace]",
-        "r.yaml:19: remediation.actions[1]: unknown action 'delete-namespace' "
-        "(allowed: adjust-probe, create-hpa, patch-hpa, raise-memory-limit, restart-pod, rollback-deployment)",
+        f"r.yaml:19: remediation.actions[1]: unknown action 'delete-namespace' (allowed: {ALLOWED_ACTIONS})",
         id="action-not-allowlisted",
     ),
     pytest.param(
         8, "playbook: fix-everything",
-        "r.yaml:8: playbook: unknown playbook 'fix-everything' (allowed: pod-failure, scaling)",
+        "r.yaml:8: playbook: unknown playbook 'fix-everything' (allowed: pod-failure, rightsizing, rollout-gate, scaling)",
         id="unknown-playbook",
     ),
     pytest.param(
@@ -274,9 +277,8 @@ def test_auto_approval_is_reported_beside_other_problems_of_the_same_rule() -> N
     text = edit_line(text, 21, "  approval: auto")
     text = edit_line(text, 8, "playbook: nope")
     assert [str(p) for p in parse_rules(text, "r.yaml")[1]] == [
-        "r.yaml:8: playbook: unknown playbook 'nope' (allowed: pod-failure, scaling)",
-        "r.yaml:19: remediation.actions[1]: unknown action 'delete-namespace' "
-        "(allowed: adjust-probe, create-hpa, patch-hpa, raise-memory-limit, restart-pod, rollback-deployment)",
+        f"r.yaml:8: playbook: unknown playbook 'nope' (allowed: {', '.join(sorted(allowlist.PLAYBOOKS))})",
+        f"r.yaml:19: remediation.actions[1]: unknown action 'delete-namespace' (allowed: {ALLOWED_ACTIONS})",
         "r.yaml:21: remediation.approval: auto needs a low effective risk; it is high (from the declared risk)",
     ]
 
@@ -358,7 +360,7 @@ def test_duplicate_names_are_reported_in_the_same_pass_as_other_problems(rule_di
     broken = edit_line(BASE_RULE, 7, "  stauts: firing")
     directory = rule_dir({"a.yaml": edit_line(BASE_RULE, 8, "playbook: nope"), "b.yaml": broken})
     assert [str(p) for p in lint_dir(directory)] == [
-        f"{directory / 'a.yaml'}:8: playbook: unknown playbook 'nope' (allowed: pod-failure, scaling)",
+        f"{directory / 'a.yaml'}:8: playbook: unknown playbook 'nope' (allowed: pod-failure, rightsizing, rollout-gate, scaling)",
         f"{directory / 'b.yaml'}:1: duplicate rule name 'crash' (first at {directory / 'a.yaml'}:1)",
         f"{directory / 'b.yaml'}:7: unknown key 'stauts' in match (allowed: alertname, labels, status)",
     ]
@@ -379,7 +381,7 @@ def test_lint_paths_takes_files_and_directories_together(rule_dir: RuleDir) -> N
         f"{directory.parent / 'missing'}:1: rules path does not exist"
     ]
     assert sorted(str(p) for p in report.problems) == sorted([
-        f"{directory / 'b.yaml'}:8: playbook: unknown playbook 'nope' (allowed: pod-failure, scaling)",
+        f"{directory / 'b.yaml'}:8: playbook: unknown playbook 'nope' (allowed: pod-failure, rightsizing, rollout-gate, scaling)",
         f"{extra}:1: duplicate rule name 'from-a' (first at {directory / 'a.yaml'}:1)",
         f"{extra}:1: rule files must end in .yaml; rename this file",
         f"{directory.parent / 'missing'}:1: rules path does not exist",

@@ -135,9 +135,13 @@ def test_schema_shape() -> None:
         "adjust-probe",
         "create-hpa",
         "patch-hpa",
+        "patch-resources",
         "raise-memory-limit",
         "restart-pod",
         "rollback-deployment",
+        "rollout-pause",
+        "rollout-resume",
+        "rollout-undo",
     ]
     assert all(d.get("additionalProperties") is False for n, d in schema["$defs"].items() if n != "Risk")
     assert all(p.get("description") for p in rule["properties"].values())

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from workers.domain import Report, Section, Severity
 from workers.errors import TemporaryError
+from workers.spine import compliance
 from workers.spine.workflow import ReportInputs
 from workers.workflows.health_report import inventory, scoring
 from workers.workflows.health_report.capacity import capacity_section
@@ -43,6 +44,7 @@ class HealthReport:
         for section in sections:
             section.findings.sort(key=lambda f: (f.severity.rank, -f.score))
         score, grade = scoring.overall(sections)
+        sections.append(compliance_section(inputs, self.period_days))  # after scoring: it has no score
         report = Report(
             id=f"health-{now.strftime('%Y%m%dT%H%M%SZ')}",
             kind=self.kind,
@@ -57,6 +59,20 @@ class HealthReport:
         )
         report.changes = compare(report, previous)
         return report
+
+
+def compliance_section(inputs: ReportInputs, days: int) -> Section:
+    """The week's PHR compliance (``workers.spine.compliance``), from the audit records when the run has
+    them (the scheduled run does; ``aiops report`` reads no Redis)."""
+    if inputs.records is None:
+        return Section(
+            id="compliance",
+            title="Approval compliance (PHR)",
+            unavailable="the audit records are read by the scheduled report only; run "
+            "`aiops audit compliance` for this check",
+        )
+    since = inputs.now - timedelta(days=days)
+    return compliance.report_section(compliance.check(inputs.records, inputs.proposals, since, inputs.now))
 
 
 def recommendations(sections: list[Section]) -> list[str]:
