@@ -425,7 +425,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_format(rollouts_watch, ("text", "json"), "text", "a table, or one JSON object per round")
     rollouts_list = rollouts_sub.add_parser("list", help="gates, newest first (viewer token)")
-    rollouts_list.add_argument("--limit", type=_positive_limit, default=50, help="at most this many")
+    rollouts_list.add_argument(
+        "--limit",
+        type=_positive_limit,
+        default=50,
+        metavar="N",
+        help="at most this many (default: %(default)s)",
+    )
     _add_format(rollouts_list, ("text", "json"), "text", "one line per gate, or JSON")
     rollouts_show = rollouts_sub.add_parser("show", help="one gate with its rounds (viewer token)")
     rollouts_show.add_argument("id", help="the gate id (g-...)")
@@ -453,7 +459,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="every executed action approved before it ran, dry-run, snapshotted and validated "
         "(exit 1 and a list when not)",
     )
-    comp.add_argument("--since", default="7d", help="a duration (7d, 12h) or an ISO 8601 time; default 7d")
+    comp.add_argument(
+        "--since", default="7d", metavar="SINCE", help="a duration (7d, 12h) or an ISO 8601 time; default 7d"
+    )
     _add_format(comp, ("json", "md"), "json", "JSON, or a readable page")
     audit.set_defaults(func=cmd_audit)
 

@@ -42,7 +42,10 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
     )
     parser.add_argument("--namespace", metavar="NS", help="one namespace (default: every permitted one)")
     parser.add_argument(
-        "--workload", type=workload_arg, metavar="KIND/NAME", help="one Deployment, StatefulSet or DaemonSet"
+        "--workload",
+        type=workload_arg,
+        metavar="KIND/NAME",
+        help="one Deployment, StatefulSet or DaemonSet (default: every workload of the namespaces)",
     )
     parser.add_argument(
         "--format",
