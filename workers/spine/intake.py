@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
+import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,7 +22,7 @@ from rq import Queue
 from rq.exceptions import DuplicateJobError
 
 from workers.errors import StoreUnavailable
-from workers.integrations.redis.connection import pinned, wait_for_replicas
+from workers.integrations.redis.connection import pinned, pool_identity, wait_for_replicas
 from workers.redaction import bounded
 from workers.spine import counters, incidents, investigation, lifecycle, queues
 from workers.spine.context import Context, current
@@ -136,11 +139,17 @@ def ingest(context: Context, alerts: list[dict[str, Any]]) -> IntakeResult:
 # (``_recorded``): the script replays them only when at least one alert is new.
 #
 # ARGV: window, incident window, counters key, the four counter fields, the payload's own duplicates,
-# the claim key ('' for a single job), the number of alerts; per alert: dedup key, incident key or '',
-# status, marker value, unconditional job count, two keys of which one must exist for its conditional
-# job ('' for none); then the number of job commands and, per command, its argument count and arguments.
+# the claim key ('' for a single job), the number of alerts, '1' for a probe (below); per alert: dedup
+# key, incident key or '', status, marker value, unconditional job count, two keys of which one must
+# exist for its conditional job ('' for none); then the number of job commands and, per command, its
+# argument count and arguments.
 # Returns {duplicates, unmatched, enqueued, flag per alert}: 0 new, 1 new with its conditional job,
 # 2 duplicate, 3 unmatched.
+#
+# Building the job (redacting the stored alerts, RQ's serialisation) is most of a request's cost, and an
+# Alertmanager re-send needs none of it. When this process has seen every alert of a payload before
+# (``_SEEN``), it first sends a probe without the job: all known, it is done in one round trip; else the
+# probe wrote nothing and the full claim follows. Redis decides either way; the memory only picks the order.
 CLAIM_SCRIPT = """
 local window, incident_window = tonumber(ARGV[1]), tonumber(ARGV[2])
 local counters = ARGV[3]
@@ -148,7 +157,25 @@ local received_f, duplicate_f, unmatched_f, enqueued_f = ARGV[4], ARGV[5], ARGV[
 local base_duplicates, claim_key, n = tonumber(ARGV[8]), ARGV[9], tonumber(ARGV[10])
 local duplicates, unmatched, enqueued = 0, 0, 0
 local flags, claimed, new = {}, {}, {}
-local at = 11
+local at = 12
+if ARGV[11] == '1' then
+  -- A probe, sent without the job: writes nothing and answers {-1} unless every alert is known.
+  local deleted, a = {}, at
+  for i = 1, n do
+    local key, incident, status = ARGV[a], ARGV[a + 1], ARGV[a + 2]
+    a = a + 7
+    if status == 'resolved' and incident ~= '' then
+      deleted[incident] = true
+    end
+    local known = redis.call('EXISTS', key) == 1
+    if not known and status == 'firing' and incident ~= '' and not deleted[incident] then
+      known = redis.call('EXISTS', incident) == 1
+    end
+    if not known then
+      return {-1}
+    end
+  end
+end
 for i = 1, n do
   local key, incident, status, marker = ARGV[at], ARGV[at + 1], ARGV[at + 2], ARGV[at + 3]
   local jobs, if1, if2 = tonumber(ARGV[at + 4]), ARGV[at + 5], ARGV[at + 6]
@@ -209,7 +236,7 @@ _QUEUES: dict[int, Queue] = {}
 def _queue(connection: redis.Redis) -> Queue:
     """The alerts queue on ``connection``, knowing the server's version (RQ asks for it with INFO once per
     queue object, which would cost every webhook request a round trip)."""
-    pool = id(connection.connection_pool)
+    pool = pool_identity(connection)
     queue = queues.queue(queues.ALERTS, connection)
     known = _QUEUES.get(pool)
     if known is not None and known.redis_server_version:
@@ -259,6 +286,33 @@ def _recorded(connection: redis.Redis, jobs: list[dict[str, Any]], claim_key: st
     return commands
 
 
+class _Seen:
+    """Dedup keys this process sent to the claim script lately (bounded, expiring; shared by threads)."""
+
+    def __init__(self, size: int = 100_000) -> None:
+        self.size = size
+        self.keys: OrderedDict[str, float] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def all_seen(self, keys: list[str]) -> bool:
+        now = time.monotonic()
+        with self.lock:
+            return bool(keys) and all(self.keys.get(key, 0.0) > now for key in keys)
+
+    def add(self, keys: list[str], ttl_s: float) -> None:
+        until = time.monotonic() + ttl_s
+        with self.lock:
+            for key in keys:
+                self.keys[key] = until
+                self.keys.move_to_end(key)
+            while len(self.keys) > self.size:
+                self.keys.popitem(last=False)
+
+
+_SEEN: dict[int, _Seen] = {}
+"""Per connection pool, like the scripts: each Redis (and each test's) has its own memory."""
+
+
 def _claim(
     connection: redis.Redis,
     plans: list[tuple[dict[str, Any], str, list[dict[str, Any]]]],
@@ -267,14 +321,10 @@ def _claim(
     text_limit: int,
 ) -> None:
     window, incident_window = windows
-    jobs = [
-        _stored_job({**job, "alert": index}, text_limit)
-        for index, (_, _, planned) in enumerate(plans)
-        for job in planned
-    ]
-    digest = hashlib.sha256(",".join(job["job_id"] for job in jobs).encode()).hexdigest()[:20]
-    claim_key = CLAIM_PREFIX + digest if len(jobs) > 1 else ""
-    args: list[Any] = [
+    planned = [{**job, "alert": index} for index, (_, _, jobs) in enumerate(plans) for job in jobs]
+    digest = hashlib.sha256(",".join(job["job_id"] for job in planned).encode()).hexdigest()[:20]
+    claim_key = CLAIM_PREFIX + digest if len(planned) > 1 else ""
+    head: list[Any] = [
         window,
         incident_window,
         counters.KEY,
@@ -286,24 +336,39 @@ def _claim(
         claim_key,
         len(plans),
     ]
-    for alert, key, planned in plans:
-        conditional = next((job["if_exists"] for job in planned if job.get("if_exists")), ["", ""])
-        args += [
+    per_alert: list[Any] = []
+    for alert, key, jobs in plans:
+        conditional = next((job["if_exists"] for job in jobs if job.get("if_exists")), ["", ""])
+        per_alert += [
             key,
             incident_key(alert) or "",
             alert["status"],
-            ",".join(job["job_id"] for job in planned),
-            sum(1 for job in planned if not job.get("if_exists")),
+            ",".join(job["job_id"] for job in jobs),
+            sum(1 for job in jobs if not job.get("if_exists")),
             *conditional,
         ]
-    commands = _recorded(connection, jobs, claim_key)
-    args.append(len(commands))
-    for command in commands:
-        args += [len(command), *command]
-    script = _scripts.get(id(connection.connection_pool))
+    pool = pool_identity(connection)
+    script = _scripts.get(pool)
     if script is None:
-        script = _scripts[id(connection.connection_pool)] = connection.register_script(CLAIM_SCRIPT)
-    reply = script(keys=[], args=args, client=connection)
+        script = _scripts[pool] = connection.register_script(CLAIM_SCRIPT)
+    keys = [key for _, key, _ in plans]
+    seen = _SEEN.setdefault(pool, _Seen())
+    if seen.all_seen(keys):
+        reply = script(keys=[], args=[*head, "1", *per_alert, 0], client=connection)
+        if int(reply[0]) != -1:
+            _answer(result, reply, [])
+            return
+    stored = [_stored_job(job, text_limit) for job in planned]
+    commands = _recorded(connection, stored, claim_key)
+    flat: list[Any] = [len(commands)]
+    for command in commands:
+        flat += [len(command), *command]
+    reply = script(keys=[], args=[*head, "0", *per_alert, *flat], client=connection)
+    _answer(result, reply, stored)
+    seen.add(keys, window)
+
+
+def _answer(result: IntakeResult, reply: Any, jobs: list[dict[str, Any]]) -> None:
     duplicates, unmatched, enqueued, flags = reply
     result.duplicates += int(duplicates)
     result.unmatched, result.enqueued = int(unmatched), int(enqueued)

@@ -229,6 +229,21 @@ def test_a_new_alert_payload_is_one_redis_round_trip(client, redis_conn) -> None
     assert after["cmdstat_info"] - before["cmdstat_info"] == 1
 
 
+def test_a_resend_whose_markers_are_gone_is_queued_again_despite_the_memory(client, redis_conn) -> None:
+    """The receiver remembers what it claimed only to try the cheap probe first; Redis decides."""
+    assert post(client, webhook(alert(pod="a-1"), alert(pod="b-1"))).get_json()["enqueued"] == 2
+    for key in redis_conn.scan_iter("aiops:dedup:*"):
+        redis_conn.delete(key)  # the dedup window passed (or another Redis after a loss)
+    for key in redis_conn.scan_iter("aiops:incident:*"):
+        redis_conn.delete(key)
+    before = _client_commands(redis_conn)
+    response = post(client, webhook(alert(pod="a-1"), alert(pod="b-1")))
+    after = _client_commands(redis_conn)
+    assert response.get_json() == {"received": 2, "enqueued": 2, "duplicates": 0, "unmatched": 0}
+    assert after["cmdstat_evalsha"] - before["cmdstat_evalsha"] == 2  # the probe, then the claim
+    assert after.get("cmdstat_hset", 0) > before.get("cmdstat_hset", 0)  # the job was written
+
+
 def test_all_duplicate_payload_takes_the_fast_path_and_still_counts(client, redis_conn) -> None:
     post(client, webhook(alert(pod="a-1"), alert(pod="b-1")))
     before = _client_commands(redis_conn)

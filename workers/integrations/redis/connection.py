@@ -149,6 +149,12 @@ class _OneConnection(redis.ConnectionPool):
         return dict(self._pool.connection_kwargs)
 
 
+def pool_identity(client: redis.Redis) -> int:
+    """One number per real connection pool, the same for a ``pinned`` client of it (for per-pool caches)."""
+    pool = client.connection_pool
+    return id(pool._pool if isinstance(pool, _OneConnection) else pool)
+
+
 @contextmanager
 def pinned(client: redis.Redis) -> Iterator[redis.Redis]:
     """A client for ``client``'s Redis whose every command, pipelines included, uses one connection."""

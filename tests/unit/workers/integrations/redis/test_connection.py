@@ -45,3 +45,12 @@ def test_a_wrong_sentinel_url_is_a_settings_error_naming_the_setting(url: str, m
     with pytest.raises(SettingsError) as raised:
         connect_redis(RedisSettings(url=url))
     assert "redis.url" in str(raised.value) and message in str(raised.value)
+
+
+def test_a_pinned_client_shares_its_pools_identity_for_the_caches(redis_conn) -> None:
+    """Per-pool caches (the intake's script and memory) must not grow by one entry per pinned request."""
+    from workers.integrations.redis.connection import pinned, pool_identity
+
+    with pinned(redis_conn) as one, pinned(redis_conn) as other:
+        assert pool_identity(one) == pool_identity(other) == pool_identity(redis_conn)
+        assert one.ping()
