@@ -42,6 +42,22 @@ class Draft(Protocol):
     reasoning: str
 
 
+@dataclass
+class ProposalDraft:
+    """The plain ``Draft`` most workflows hand the spine; a workflow subclasses it for its own defaults
+    (its runbook)."""
+
+    type: str
+    params: dict[str, Any]
+    expected_outcome: str
+    validation_plan: str = ""
+    runbook: str | None = None
+    reasoning: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
 class Workflow(Protocol):
     """One workflow: the rule's ``playbook`` names it."""
 

@@ -16,6 +16,7 @@ from typing import Any
 from workers.errors import AiopsError, NotFound
 from workers.settings import Settings
 from workers.spine.plans import Action
+from workers.spine.workflow import ProposalDraft
 from workers.workflows.rightsizing import actions, analysis
 from workers.workflows.rightsizing import evidence as rs_evidence
 
@@ -45,13 +46,8 @@ class RightsizingDiagnosis:
 
 
 @dataclass
-class RightsizingDraft:
-    type: str
-    params: dict[str, Any]
-    expected_outcome: str
-    validation_plan: str
+class RightsizingDraft(ProposalDraft):
     runbook: str | None = RUNBOOK
-    reasoning: str = ""
 
 
 def report(

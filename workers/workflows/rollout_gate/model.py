@@ -13,19 +13,17 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from workers.spine.workflow import ProposalDraft
+
 RUNBOOK = "docs/runbooks/rolling-update-failures.md"
 
 
 @dataclass
-class GateDraft:
-    """A gate's proposal before the spine plans and parks it (``workers.spine.workflow.Draft``)."""
+class GateDraft(ProposalDraft):
+    """A gate's proposal before the spine plans and parks it."""
 
-    type: str
-    params: dict[str, Any]
-    expected_outcome: str
     validation_plan: str = "the rollout's error rate, as the gate and the undo's checks read it"
     runbook: str | None = RUNBOOK
-    reasoning: str = ""
 
 
 class GateState(StrEnum):

@@ -16,6 +16,7 @@ from typing import Any
 from workers.errors import AiopsError, NotFound
 from workers.settings import ScalingSettings
 from workers.spine.plans import Action
+from workers.spine.workflow import ProposalDraft
 from workers.workflows.scaling import actions, analysis
 from workers.workflows.scaling import evidence as scaling_evidence
 from workers.workflows.scaling.summary import headline
@@ -45,16 +46,8 @@ class ScalingDiagnosis:
 
 
 @dataclass
-class ScalingDraft:
-    type: str
-    params: dict[str, Any]
-    expected_outcome: str
-    validation_plan: str
+class ScalingDraft(ProposalDraft):
     runbook: str | None = RUNBOOK
-    reasoning: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
 
 
 def _live() -> tuple[Any, Any, ScalingSettings]:
