@@ -84,12 +84,26 @@ class Browser:
 
     def submit(self, selector: str, timeout: float = 15.0) -> None:
         """Click ``selector`` and wait until the browser has left the page (a form sent, a link followed)."""
-        from selenium.webdriver.support import expected_conditions
+        from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
         from selenium.webdriver.support.wait import WebDriverWait
 
         page = self.css("html")
         self.css(selector).click()
-        WebDriverWait(self.driver, timeout).until(expected_conditions.staleness_of(page))
+
+        def left(_: Any) -> bool:
+            try:
+                page.is_enabled()
+            except StaleElementReferenceException:
+                return True
+            except WebDriverException as exc:
+                # Asked mid-navigation, ChromeDriver answers that the node left the document instead of
+                # "stale": the page is gone either way.
+                if "does not belong to the document" in str(exc):
+                    return True
+                raise
+            return False
+
+        WebDriverWait(self.driver, timeout).until(left)
 
     def console(self) -> list[dict[str, Any]]:
         """Console entries since the last call (Chromium hands each out once)."""
