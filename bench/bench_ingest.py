@@ -15,12 +15,18 @@ stopped on exit or Ctrl-C:
 - ``wrk`` with a generated Lua script that builds Alertmanager v4 payloads (KubePodCrashLooping for
   namespace shop, matching rules/library/pod-crashloop.yaml).
 
+- with ``--intake inline,deferred`` (the default), a second receiver with ``alerts.intake: deferred``
+  (``deferred`` in the tables): it validates, appends the payload to the Redis inbox in one script call
+  and answers; afterwards the bench drains what it appended in this process (``workers.spine.inbox``,
+  one drainer, as one worker would) and reports the drain rate.
+
 Cases per payload size (1 and 50 alerts):
 - ``new``: every alert of every request is distinct (fingerprint and pod vary), so each one goes
   through validation, rule matching, the dedup/incident WATCH + MULTI and an RQ enqueue;
 - ``dup``: one payload sent again and again after a priming request, so every alert is a duplicate
   (validation, matching, the WATCH + MGET, counters; nothing enqueued).
-No worker runs, so the jobs stay queued; Redis is flushed between cases.
+No worker runs, so the jobs stay queued; Redis is flushed between cases. ``deferred`` is measured on
+``new`` only (a re-send costs it the same append).
 """
 
 from __future__ import annotations
@@ -243,8 +249,35 @@ def measure(
         connections=connections,
         counters=delta,
         queued=store.llen("rq:queue:alerts"),
+        inbox=store.llen("aiops:intake:inbox"),
     )
     return result
+
+
+def drain_rate(redis_url: str, alerts: int) -> dict[str, float]:
+    """Drain what the deferred receiver appended, in this process with one drainer, as a worker would:
+    entries and alerts per second (the investigations and fan-out jobs it queues stay queued)."""
+    from rules.registry import RuleRegistry
+    from workers.settings import DEFAULT_RULES_DIR, Settings
+    from workers.spine import inbox
+    from workers.spine.context import Context
+
+    settings = Settings.model_validate({"redis": {"url": redis_url}})
+    connection = redis.Redis.from_url(redis_url)
+    context = Context(settings=settings, redis=connection, rules=RuleRegistry(DEFAULT_RULES_DIR))
+    waiting = connection.llen(inbox.INBOX)
+    started = time.perf_counter()
+    done, total = inbox.drain(context, slice_s=3600)
+    elapsed = time.perf_counter() - started
+    connection.close()
+    assert done == waiting and total.received == waiting * alerts, f"drained {done} of {waiting}: {total}"
+    assert total.enqueued == total.received, f"not all drained alerts were queued: {total}"
+    return {
+        "entries": done,
+        "seconds": elapsed,
+        "entries_s": done / elapsed,
+        "alerts_s": done * alerts / elapsed,
+    }
 
 
 def check(result: dict[str, Any]) -> None:
@@ -252,6 +285,12 @@ def check(result: dict[str, Any]) -> None:
     bad = sum(result[k] for k in ("connect", "read", "write", "status", "timeout"))
     if bad:
         print(f"  !! {bad} errors (socket or HTTP >= 400): {result}", flush=True)
+    if result["server"] == "deferred":
+        appended = result["inbox"]
+        assert result["requests"] <= appended <= result["requests"] + result["connections"], (
+            f"not every answered request was appended: {appended} entries for {result['requests']} requests"
+        )
+        return
     if result["server"] != "receiver":
         return
     counters = result["counters"]
@@ -272,6 +311,12 @@ def line(result: dict[str, Any]) -> str:
         f"p50 {result['p50_us'] / 1000:6.2f} ms  p90 {result['p90_us'] / 1000:6.2f} ms  "
         f"p99 {result['p99_us'] / 1000:6.2f} ms  max {result['max_us'] / 1000:7.2f} ms  "
         f"requests {result['requests']}"
+        + (
+            f"\n           drained by one drainer: {result['drain']['entries_s']:.0f} payloads/s "
+            f"({result['drain']['alerts_s']:.0f} alerts/s, {result['drain']['entries']} payloads)"
+            if "drain" in result
+            else ""
+        )
     )
 
 
@@ -289,6 +334,11 @@ def main() -> int:
     )
     parser.add_argument("--rounds", type=int, default=2, help="measure every case this many times")
     parser.add_argument("--sizes", default="1,50", help="alerts per payload, comma-separated")
+    parser.add_argument(
+        "--intake",
+        default="inline,deferred",
+        help="receiver modes to measure (alerts.intake), comma-separated",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
     parser.add_argument("--serve-baseline", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -312,36 +362,41 @@ def main() -> int:
             AIOPS_TOKENS_FILE=str(h.write_tokens(workdir)),
             PROMETHEUS_URL="http://127.0.0.1:9",
         )
-        receiver_url, _ = h.start_receiver(stack, workdir, env)
+        modes = [mode.strip() for mode in args.intake.split(",") if mode.strip()]
+        receivers: list[tuple[str, str, str]] = []  # (server name, url, case)
+        if "inline" in modes:
+            receiver_url, _ = h.start_receiver(stack, workdir, env)
+            receivers += [("receiver", receiver_url, "new"), ("receiver", receiver_url, "dup")]
+        if "deferred" in modes:
+            deferred_env = {**env, "AIOPS_ALERTS_INTAKE": "deferred"}
+            deferred_url, _ = h.start_receiver(stack, workdir, deferred_env, name="deferred")
+            receivers.append(("deferred", deferred_url, "new"))
         port = h.free_port()
         baseline = h.spawn(
             stack, "baseline", [sys.executable, __file__, "--serve-baseline", str(port)], workdir, env=env
         )
         baseline_url = f"http://127.0.0.1:{port}"
         h.wait_http(baseline_url + "/healthz", baseline)
-        print(f"receiver {receiver_url}, baseline {baseline_url}, redis {redis_url}\n", flush=True)
+        shown = ", ".join(f"{name} {url}" for name, url, case in receivers if case == "new")
+        print(f"{shown}, baseline {baseline_url}, redis {redis_url}\n", flush=True)
         warm = argparse.Namespace(**{**vars(args), "duration": args.warmup})
-        for server, url in (("baseline", baseline_url), ("receiver", receiver_url)):
-            measure(server, url, workdir, store, max(sizes), "new", warm)
+        for server, url, case in [("baseline", baseline_url, "new"), *receivers]:
+            if case == "new":
+                measure(server, url, workdir, store, max(sizes), "new", warm)
+        cases = [("baseline", baseline_url, "new"), *receivers]
         for round_ in range(1, args.rounds + 1):
             print(f"round {round_}", flush=True)
             for alerts in sizes:
-                for server, url, mode in (
-                    ("baseline", baseline_url, "new"),
-                    ("receiver", receiver_url, "new"),
-                    ("receiver", receiver_url, "dup"),
-                ):
+                for server, url, mode in cases:
                     result = measure(server, url, workdir, store, alerts, mode, args)
                     check(result)
+                    if server == "deferred":
+                        result["drain"] = drain_rate(redis_url, alerts)
                     results.append(result | {"round": round_})
                     print(line(result), flush=True)
                     time.sleep(0.5)
             if args.latency_connections:
-                for server, url, mode in (
-                    ("baseline", baseline_url, "new"),
-                    ("receiver", receiver_url, "new"),
-                    ("receiver", receiver_url, "dup"),
-                ):
+                for server, url, mode in cases:
                     result = measure(server, url, workdir, store, max(sizes), mode, args, latency=True)
                     check(result)
                     results.append(result | {"round": round_})
@@ -373,6 +428,13 @@ def summarise(results: list[dict[str, Any]], sizes: list[int]) -> None:
                 f"p99 {sum(p99) / len(p99):.2f} ms [{min(p99):.2f}..{max(p99):.2f}]"
             )
     print("targets: receiver >= 70 % of bare Flask; p99 < 50 ms for the 50-alert payload")
+    for alerts in sizes:
+        rates = [r["drain"]["alerts_s"] for r in results if "drain" in r and r["alerts"] == alerts]
+        if rates:
+            low, high = min(rates), max(rates)
+            print(
+                f"  deferred, {alerts} alert(s) a payload: one drainer ingests {low:.0f}..{high:.0f} alerts/s"
+            )
 
 
 if __name__ == "__main__":

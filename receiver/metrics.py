@@ -16,7 +16,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram,
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from workers.spine import counters, queues
+from workers.spine import counters, inbox, queues
 from workers.spine.context import Context
 
 log = logging.getLogger(__name__)
@@ -64,6 +64,7 @@ class StoreCollector(Collector):
                 totals.setdefault((name, ()), 0)
             states = self.context.proposals.count_by_status()
             depths = {name: self.context.redis.llen(f"rq:queue:{name}") for name in queues.ALL}
+            backlog, rejected = inbox.backlog(self.context.redis), self.context.redis.llen(inbox.REJECTED)
         except redis.RedisError as exc:
             log.warning("metrics: redis unavailable: %s", exc)
             up = GaugeMetricFamily("aiops_store_up", "1 when Redis answered this scrape.")
@@ -92,6 +93,16 @@ class StoreCollector(Collector):
         for name, count in depths.items():
             depth.add_metric([name], float(count))
         yield depth
+        waiting = GaugeMetricFamily(
+            "aiops_intake_backlog", "Webhook payloads waiting for a drain job (alerts.intake: deferred)."
+        )
+        waiting.add_metric([], float(backlog))
+        yield waiting
+        kept = GaugeMetricFamily(
+            "aiops_intake_rejected", f"Intake entries a drain job could not read ({inbox.REJECTED})."
+        )
+        kept.add_metric([], float(rejected))
+        yield kept
         try:
             usage = counters.store_usage(self.context.redis)
         except redis.RedisError as exc:  # e.g. a Redis user not allowed INFO or MEMORY: the rest still counts

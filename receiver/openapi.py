@@ -165,9 +165,15 @@ def openapi_document() -> dict[str, Any]:
                 },
                 "IntakeResult": {
                     "type": "object",
+                    "description": "alerts.intake inline: what the payload made. deferred: only received, "
+                    "and deferred: true (the workers deduplicate and queue; the counts reach /metrics).",
+                    "required": ["received"],
                     "properties": {
-                        key: {"type": "integer"}
-                        for key in ("received", "enqueued", "duplicates", "unmatched")
+                        **{
+                            key: {"type": "integer"}
+                            for key in ("received", "enqueued", "duplicates", "unmatched", "truncatedAlerts")
+                        },
+                        "deferred": {"type": "boolean"},
                     },
                 },
                 "Proposal": {

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import functools
-import hashlib
-import json
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -15,11 +13,11 @@ from pydantic import (
     StringConstraints,
     ValidationError,
     create_model,
-    field_validator,
 )
 
 from receiver.errors import InvalidPayload
 from workers.settings import LimitSettings
+from workers.spine.alerts import normalised
 
 # pydantic-core's JSON parser refuses deeper nesting itself (a ValidationError, never a RecursionError).
 MAX_JSON_DEPTH = 200
@@ -27,14 +25,27 @@ _MAX_PATH_PART = 64  # a name quoted in an error message is cut here: the client
 _DEFAULT_LIMITS = LimitSettings()
 
 
-def _check_time(value: str | None) -> str | None:
-    if value is None or value == "":
-        return None
+def _time_error(value: str) -> str | None:
     try:
-        datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise ValueError(f"not an RFC 3339 time: {value!r}") from exc
-    return value
+        datetime.fromisoformat(value)  # Python 3.11 reads "Z" and nanoseconds
+    except ValueError:
+        shown = value if len(value) <= _MAX_PATH_PART else value[:_MAX_PATH_PART] + "…"
+        return f"not an RFC 3339 time: {shown!r}"
+    return None
+
+
+def _check_alerts(payload: WebhookIn) -> None:
+    """What the schema cannot say: every alert names its alert, and its times are RFC 3339."""
+    for index, alert in enumerate(payload.alerts):
+        if not alert.labels.get("alertname"):
+            where = f"alerts[{index}].labels"
+            raise InvalidPayload(f"{where}: labels.alertname is required", field=where)
+        problem = _time_error(alert.startsAt) if alert.startsAt else "startsAt is required"
+        where = f"alerts[{index}].startsAt"
+        if problem is None and alert.endsAt:
+            problem, where = _time_error(alert.endsAt), f"alerts[{index}].endsAt"
+        if problem is not None:
+            raise InvalidPayload(f"{where}: {problem}", field=where)
 
 
 class AlertIn(BaseModel):
@@ -48,25 +59,8 @@ class AlertIn(BaseModel):
     generatorURL: str = ""
     fingerprint: str | None = None
 
-    @field_validator("labels")
-    @classmethod
-    def _needs_alertname(cls, labels: dict[str, str]) -> dict[str, str]:
-        if not labels.get("alertname"):
-            raise ValueError("labels.alertname is required")
-        return labels
-
-    @field_validator("startsAt")
-    @classmethod
-    def _starts(cls, value: str) -> str:
-        checked = _check_time(value)
-        if checked is None:
-            raise ValueError("startsAt is required")
-        return checked
-
-    @field_validator("endsAt")
-    @classmethod
-    def _ends(cls, value: str | None) -> str | None:
-        return _check_time(value)
+    # alertname and the times are checked after the parse, in one pass (``_check_alerts``): validators
+    # called back from pydantic-core per field cost more than the whole parse of a large payload.
 
 
 class WebhookIn(BaseModel):
@@ -183,7 +177,7 @@ def parse_webhook(body: bytes, max_alerts: int, limits: LimitSettings | None = N
         bounds.max_annotations_per_alert,
     )
     try:
-        return model.model_validate_json(body)
+        payload = model.model_validate_json(body)
     except ValidationError as exc:
         first = exc.errors(include_url=False, include_input=False)[0]
         if first["type"] == "json_invalid":
@@ -195,23 +189,18 @@ def parse_webhook(body: bytes, max_alerts: int, limits: LimitSettings | None = N
             raise InvalidPayload("body must be a JSON object", field="") from None
         where = _field_path(first["loc"])
         raise InvalidPayload(f"{where}: {_message(first)}", field=where) from None
-
-
-def label_fingerprint(labels: dict[str, str]) -> str:
-    canonical = json.dumps(sorted(labels.items()), separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+    _check_alerts(payload)
+    return payload
 
 
 def normalise(alert: AlertIn, received_at: str, source: str = "alertmanager") -> dict[str, Any]:
-    ends = alert.endsAt if alert.endsAt and not alert.endsAt.startswith("0001-01-01") else None
-    return {
+    fields = {
         "status": alert.status,
-        "labels": dict(alert.labels),
-        "annotations": dict(alert.annotations),
+        "labels": alert.labels,
+        "annotations": alert.annotations,
         "startsAt": alert.startsAt,
-        "endsAt": ends,
+        "endsAt": alert.endsAt,
         "generatorURL": alert.generatorURL,
-        "fingerprint": alert.fingerprint or label_fingerprint(alert.labels),
-        "source": source,
-        "receivedAt": received_at,
+        "fingerprint": alert.fingerprint,
     }
+    return normalised(fields, received_at, source)

@@ -175,6 +175,11 @@ class AlertSettings(Section):
     ``aiops watch``) or episode, are one incident; a resolved alert ends the incident early."""
     resolved_supersedes: bool = True
     """A resolved alert marks its pending proposals ``superseded``."""
+    intake: Literal["inline", "deferred"] = "inline"
+    """``inline``: the webhook deduplicates, matches and queues before its 202, whose body counts what the
+    payload made. ``deferred``: it validates, appends the payload to a Redis list in one round trip and
+    answers ``{"received", "deferred": true}``; a drain job on the workers does the rest (same dedup, same
+    exactly-once; the counts reach ``/metrics``). For high alert rates (docs/deploy.md, "Scale")."""
 
 
 class ProposalSettings(Section):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rq.cron import CronScheduler
 
 from workers.settings import Settings
-from workers.spine import lifecycle, queues, reports
+from workers.spine import inbox, lifecycle, queues, reports
 from workers.spine.context import Context
 from workers.workflows.rightsizing import jobs as rightsizing
 
@@ -20,10 +20,16 @@ def build_scheduler(context: Context, settings: Settings) -> CronScheduler:
         job_timeout=300,
         name="expire-proposals",
     )
+    scheduler.register(
+        inbox.kick_job, queues.ALERTS, interval=INBOX_KICK_INTERVAL_S, job_timeout=60, name="intake-kick"
+    )
     register_reports(scheduler, settings)
     register_rightsizing(scheduler, settings)
     return scheduler
 
+
+INBOX_KICK_INTERVAL_S = 30
+"""How often deferred intake is looked at for payloads whose drainer died (``inbox.kick``)."""
 
 REPORT_SCHEDULES = (("health", "health_report_cron"), ("security", "security_audit_cron"))
 """Report kind -> the ``schedules`` setting holding its cron expression."""

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from workers.integrations.notify import slack
-from workers.spine import advice, intake, investigation, lifecycle, reports
+from workers.spine import advice, inbox, intake, investigation, lifecycle, reports
 from workers.workflows.rightsizing import jobs as rightsizing
 from workers.workflows.rollout_gate import gate as rollout_gate
 
@@ -23,6 +23,8 @@ JOBS: tuple[Callable[..., Any], ...] = (
     investigation.investigate_job,
     intake.fan_out_job,
     intake.siblings_job,
+    inbox.drain_job,
+    inbox.kick_job,
     lifecycle.alert_resolved_job,
     lifecycle.execute_job,
     lifecycle.validate_job,

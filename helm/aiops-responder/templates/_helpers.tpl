@@ -152,7 +152,7 @@ component's work as its user on a real redis-server. Every list ends with -@dang
 after it because RQ reads the server version with INFO before it enqueues or works.
 */}}
 {{- define "aiops.redis.acl.receiver" -}}
-resetkeys ~aiops:dedup:* ~aiops:incident:* ~aiops:intake:* ~aiops:counters ~aiops:usage:* ~aiops:alerts:* ~aiops:proposal:* ~aiops:proposals:* ~aiops:record:* ~aiops:records:* ~rq:job:* ~rq:queue:* ~rq:queues resetchannels -@all +@connection +get +set +mget +del +exists +expire +watch +unwatch +multi +exec +discard +hget +hmget +hset +hsetnx +hgetall +hincrby +rpush +lrange +lindex +llen +sadd +smembers +zadd +zrem +zcard +zscore +zrange +zrevrange +zrangebyscore +zrevrangebyscore +zremrangebyscore +evalsha +script|load +script|exists +scan +memory|usage -@dangerous +info
+resetkeys ~aiops:dedup:* ~aiops:incident:* ~aiops:intake:* ~aiops:counters ~aiops:usage:* ~aiops:alerts:* ~aiops:proposal:* ~aiops:proposals:* ~aiops:record:* ~aiops:records:* ~rq:job:* ~rq:queue:* ~rq:queues resetchannels -@all +@connection +get +set +mget +del +exists +expire +watch +unwatch +multi +exec +discard +hget +hmget +hset +hsetnx +hgetall +hincrby +incr +rpush +lpush +lrange +lindex +llen +sadd +smembers +zadd +zrem +zcard +zscore +zrange +zrevrange +zrangebyscore +zrevrangebyscore +zremrangebyscore +evalsha +script|load +script|exists +scan +memory|usage -@dangerous +info
 {{- end }}
 
 {{- define "aiops.redis.acl.worker" -}}

@@ -93,3 +93,36 @@ def test_too_many_alerts() -> None:
     body["alerts"] = body["alerts"] * 3
     with pytest.raises(InvalidPayload, match="more than the limit of 2"):
         parse_webhook(json.dumps(body).encode(), max_alerts=2)
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "message"),
+    [
+        ({"labels": {"namespace": "shop"}}, "alerts[0].labels", "labels.alertname is required"),
+        ({"startsAt": ""}, "alerts[0].startsAt", "startsAt is required"),
+        ({"startsAt": "yesterday"}, "alerts[0].startsAt", "not an RFC 3339 time: 'yesterday'"),
+        ({"startsAt": "2026-13-01T00:00:00Z"}, "alerts[0].startsAt", "not an RFC 3339 time"),
+        ({"endsAt": "soon"}, "alerts[0].endsAt", "not an RFC 3339 time: 'soon'"),
+    ],
+)
+def test_alertname_and_times_are_checked_and_named(change, field, message) -> None:
+    body = payload()
+    body["alerts"] = [body["alerts"][0], {**body["alerts"][0], **change}]
+    with pytest.raises(InvalidPayload) as caught:
+        parse_webhook(json.dumps(body).encode(), max_alerts=10)
+    assert caught.value.extra["field"] == field.replace("[0]", "[1]")
+    assert message in str(caught.value)
+
+
+def test_a_huge_bad_time_is_not_echoed_whole() -> None:
+    body = payload()
+    body["alerts"][0]["startsAt"] = "x" * 5000
+    with pytest.raises(InvalidPayload) as caught:
+        parse_webhook(json.dumps(body).encode(), max_alerts=10)
+    assert len(str(caught.value)) < 200
+
+
+def test_nanosecond_times_and_offsets_are_rfc3339() -> None:
+    body = payload()
+    body["alerts"][0]["startsAt"] = "2026-11-25T10:00:00.123456789+02:00"
+    assert parse_webhook(json.dumps(body).encode(), max_alerts=10).alerts[0].startsAt.endswith("+02:00")
