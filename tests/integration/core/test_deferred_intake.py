@@ -241,3 +241,41 @@ def test_too_few_replicas_is_503_with_the_payload_kept_for_the_retry(redis_serve
     assert response.status_code == 503  # no replica here: the promise cannot be kept
     # The primary holds it; Alertmanager's retry and this entry are one investigation (the claim dedups).
     assert redis_conn.llen(inbox.INBOX) == 1
+
+
+def test_requests_that_arrive_during_a_push_share_the_next_call(client, redis_conn, redis_server) -> None:
+    from workers.integrations.redis.connection import pool_identity
+
+    assert post(client, webhook(alert(pod="warm-1"))).status_code == 202  # scripts loaded, template stored
+    batcher = inbox._BATCHERS[pool_identity(redis_conn)]
+    before = command_calls(redis_conn)["cmdstat_evalsha"]
+    admin = redis.Redis.from_url(redis_server.url)
+    admin.execute_command("CLIENT", "PAUSE", 1500, "WRITE")  # Redis holds the first push's script
+    answers: list[int] = []
+
+    def send(pod: str) -> None:
+        answers.append(post(client, webhook(alert(pod=pod))).status_code)
+
+    first = threading.Thread(target=send, args=("a-1",))
+    first.start()
+    wait_until(lambda: batcher.sending)
+    others = [threading.Thread(target=send, args=(f"b-{index}",)) for index in range(4)]
+    for thread in others:
+        thread.start()
+    wait_until(lambda: len(batcher.waiting) == 4)
+    admin.execute_command("CLIENT", "UNPAUSE")
+    for thread in [first, *others]:
+        thread.join(timeout=10)
+    admin.close()
+    assert answers == [202] * 5
+    assert command_calls(redis_conn)["cmdstat_evalsha"] - before == 2  # the first push, then the four
+    assert redis_conn.llen(inbox.INBOX) == 6
+
+
+def wait_until(condition, timeout_s: float = 5.0) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.005)
