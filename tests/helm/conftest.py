@@ -43,6 +43,28 @@ VALUE_SETS: dict[str, dict[str, Any]] = {
         "worker": {"keda": {"enabled": True, "listLength": 5}},
         "networkPolicy": {"enabled": True},
     },
+    # Deferred intake on an external Sentinel-monitored Redis, workers scaled by KEDA through the Sentinels.
+    "keda-sentinel": {
+        "redis": {"existingSecret": "aiops-redis-url", "existingSecretKey": "url", "minReplicasAck": 1},
+        "worker": {
+            "keda": {
+                "enabled": True,
+                "redis": {
+                    "passwordSecret": {
+                        "name": "aiops-redis-keda",
+                        "key": "password",
+                        "usernameKey": "username",
+                    },
+                    "sentinel": {
+                        "addresses": "sentinel-0.redis:26379,sentinel-1.redis:26379,sentinel-2.redis:26379",
+                        "master": "aiops",
+                        "passwordSecret": {"name": "aiops-sentinel", "key": "password"},
+                    },
+                },
+            }
+        },
+        "settings": {"alerts": {"intake": "deferred"}},
+    },
     "prometheus-operator": {
         "prometheusOperator": {
             "serviceMonitor": {"enabled": True, "labels": {"release": "kube-prometheus-stack"}},

@@ -253,6 +253,28 @@ def test_keda_scales_workers_on_rq_queue_lengths(render_set: Any) -> None:
     )
 
 
+def test_keda_through_sentinels_also_scales_on_the_deferred_intake_inbox(render_set: Any) -> None:
+    rendered = render_set("keda-sentinel")
+    triggers = rendered.one("ScaledObject", "worker")["spec"]["triggers"]
+    assert [t["metadata"]["listName"] for t in triggers] == [
+        "rq:queue:actions",
+        "rq:queue:alerts",
+        "rq:queue:advice",
+        "rq:queue:reports",
+        "aiops:intake:inbox",
+    ]
+    for trigger in triggers:
+        assert trigger["type"] == "redis-sentinel"
+        metadata = trigger["metadata"]
+        assert metadata["addresses"].count(":26379") == 3 and metadata["sentinelMaster"] == "aiops"
+        assert "address" not in metadata
+    auth = rendered.one("TriggerAuthentication", "worker")["spec"]["secretTargetRef"]
+    assert {"parameter": "sentinelPassword", "name": "aiops-sentinel", "key": "password"} in auth
+    assert {"parameter": "password", "name": "aiops-redis-keda", "key": "password"} in auth
+    settings = yaml.safe_load(rendered.one("ConfigMap", "settings")["data"]["settings.yaml"])
+    assert settings["alerts"]["intake"] == "deferred"
+
+
 def test_prometheus_operator_objects(render_set: Any) -> None:
     rendered = render_set("prometheus-operator")
     service = rendered.one("Service", RELEASE + "-aiops-responder")

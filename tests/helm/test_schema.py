@@ -80,7 +80,7 @@ REFUSED_BY_TEMPLATES = [
     ),
     (
         {"worker": {"keda": {"enabled": True}}, "redis": {"url": "redis://r:6379/0"}},
-        "worker.keda.redis.address (host:port) is required with an external Redis",
+        "worker.keda.redis.address (host:port), or sentinel.addresses for a Sentinel-monitored Redis",
     ),
     ({"serviceAccount": {"create": False}}, "serviceAccount.name: name the existing ServiceAccount"),
     ({"auth": {"generate": False}}, "auth: no tokens"),

@@ -167,9 +167,10 @@ resetkeys ~rq:cron_* ~rq:job:* ~rq:queue:* ~rq:queues resetchannels -@all +@conn
 resetkeys ~aiops:dedup:* ~aiops:incident:* ~aiops:intake:* ~aiops:counters %R~aiops:proposals:by-alert:* ~rq:job:* ~rq:queue:* ~rq:queues resetchannels -@all +@connection +get +set +mget +del +exists +expire +watch +unwatch +multi +exec +discard +hset +hincrby +rpush +sadd +evalsha +script|load +script|exists -@dangerous +info
 {{- end }}
 
-{{/* KEDA's redis scaler: the length of the queues (TYPE, then LLEN, sometimes inside one EVAL). */}}
+{{/* KEDA's redis scaler: the length of the queues and of the deferred-intake inbox (TYPE, then LLEN,
+sometimes inside one EVAL). */}}
 {{- define "aiops.redis.acl.keda" -}}
-resetkeys ~rq:queue:* resetchannels -@all +@connection +type +llen +scard +zcard +hlen +eval -@dangerous
+resetkeys ~rq:queue:* %R~aiops:intake:inbox resetchannels -@all +@connection +type +llen +scard +zcard +hlen +eval -@dangerous
 {{- end }}
 
 {{/* The readiness probe of the Redis pod: PING and nothing else. */}}

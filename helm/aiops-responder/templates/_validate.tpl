@@ -15,8 +15,8 @@ Included once, from configmap-settings.yaml.
 {{- if and .Values.worker.autoscaling.enabled .Values.worker.keda.enabled }}
 {{- fail "worker: worker.autoscaling.enabled and worker.keda.enabled both make an HPA; turn one off" }}
 {{- end }}
-{{- if and .Values.worker.keda.enabled (include "aiops.redis.external" .) (not .Values.worker.keda.redis.address) }}
-{{- fail "worker.keda.redis.address (host:port) is required with an external Redis" }}
+{{- if and .Values.worker.keda.enabled (include "aiops.redis.external" .) (not .Values.worker.keda.redis.address) (not (dig "sentinel" "addresses" "" .Values.worker.keda.redis)) }}
+{{- fail "worker.keda.redis.address (host:port), or sentinel.addresses for a Sentinel-monitored Redis, is required with an external Redis" }}
 {{- end }}
 {{- if and (not .Values.auth.existingSecret) (not .Values.auth.tokens) (not .Values.auth.generate) }}
 {{- fail "auth: no tokens: set auth.tokens, auth.existingSecret or auth.generate=true (aiops serve refuses to start without an approver token)" }}
