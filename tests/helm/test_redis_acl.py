@@ -492,3 +492,24 @@ def test_one_shared_password_still_refuses_the_dangerous_commands(chart: helm.Ch
     finally:
         client.close()
         server.stop()
+
+
+def test_deferred_intake_as_the_receiver_worker_and_keda_users(acl_redis: AclRedis, tmp_path: Path) -> None:
+    import json
+
+    from receiver.payload import alertmanager_payload
+    from workers.spine import inbox
+
+    rules = fast_rules(tmp_path / "rules")
+    receiver = _context(acl_redis.url("receiver"), acl_redis.connect("receiver"), rules, None)
+    worker = _context(acl_redis.url("worker"), acl_redis.connect("worker"), rules, None)
+    body = json.dumps(alertmanager_payload([crash_alert("web-5d8c7b9f4-abcde")])).encode()
+    # The first push also stores the drain job's template; the second finds the drainer queued.
+    assert inbox.push(receiver, body, "2026-11-25T10:00:01Z") is True
+    assert inbox.push(receiver, body, "2026-11-25T10:00:02Z") is False
+    assert acl_redis.connect("keda").llen(inbox.INBOX) == 2
+    assert inbox.backlog(receiver.redis) == 2  # /metrics reads it as the receiver
+    done, total = inbox.drain(worker)
+    assert (done, total.received, total.enqueued, total.duplicates) == (2, 2, 1, 1)
+    assert inbox.kick(worker.redis) is False  # as cron's kick job runs it, on a worker
+    assert acl_redis.refused() == []
