@@ -9,6 +9,7 @@ from flask import Blueprint, Response, jsonify
 
 from receiver import truncation
 from receiver.request_scope import caller, context
+from workers.spine import inbox
 from workers.spine.context import Context
 
 blueprint = Blueprint("health", __name__)
@@ -40,6 +41,8 @@ def readyz() -> tuple[Response, int]:
     checks["notify"] = _notify_check(ctx)
     if checks["redis"]["ok"]:
         checks["alerts_truncated"] = _truncation_check(ctx)
+        if ctx.settings.alerts.intake == "deferred":
+            checks["intake"] = _intake_check(ctx)
     ready = bool(checks["redis"]["ok"])
     return jsonify({"status": "ready" if ready else "not_ready", "checks": checks}), 200 if ready else 503
 
@@ -71,6 +74,26 @@ def _notify_check(ctx: Context) -> dict[str, object]:
     check: dict[str, object] = {"ok": True, "public_url": ctx.settings.notify.public_url}
     if warning:
         check["detail"] = warning
+    return check
+
+
+def _intake_check(ctx: Context) -> dict[str, object]:
+    """Deferred intake: payloads waiting for a drain job, whether one is queued or running, and entries
+    kept aside because no drain job could read them."""
+    try:
+        backlog = inbox.backlog(ctx.redis)
+        rejected = int(ctx.redis.llen(inbox.REJECTED))
+        draining = bool(ctx.redis.exists(inbox.DRAINER))
+    except redis.RedisError:
+        return {"ok": True, "detail": "unknown: Redis did not answer"}
+    check: dict[str, object] = {"ok": True, "backlog": backlog, "draining": draining, "rejected": rejected}
+    problems = []
+    if backlog and not draining:
+        problems.append(f"{backlog} payload(s) wait and no drain job is queued: are the workers and cron up?")
+    if rejected:
+        problems.append(f"{rejected} intake entr{'y' if rejected == 1 else 'ies'} kept in {inbox.REJECTED}")
+    if problems:
+        check["detail"] = "; ".join(problems)
     return check
 
 

@@ -170,6 +170,8 @@ def test_a_dead_drainers_entry_is_ingested_once_after_a_kick(client, context, re
     alerts_queue(redis_conn).empty()
     redis_conn.delete(inbox.DRAINER)
     assert inbox.backlog(redis_conn) == 2
+    intake = client.get("/readyz").get_json()["checks"]["intake"]
+    assert (intake["backlog"], intake["draining"]) == (2, False) and "no drain job" in intake["detail"]
 
     assert inbox.kick(redis_conn) is True
     assert inbox.kick(redis_conn) is False  # one drainer at a time
@@ -187,6 +189,9 @@ def test_an_unreadable_entry_is_kept_aside_and_the_rest_drained(client, context,
     assert redis_conn.lrange(inbox.REJECTED, 0, -1) == [b"not an intake entry"]
     assert investigated_pods(redis_conn) == ["a-1"]
     assert "aiops_intake_rejected 1.0" in client.get("/metrics").get_data(as_text=True)
+    intake = client.get("/readyz").get_json()["checks"]["intake"]
+    assert intake["rejected"] == 1 and "aiops:intake:rejected" in intake["detail"]
+    assert intake["ok"] is True  # a warning for a person; the replica still serves
 
 
 def test_a_drain_slice_hands_over_to_a_new_job_at_the_front(client, context, redis_conn) -> None:
