@@ -15,7 +15,7 @@ from rq import Queue
 
 from tests.support.pipeline import Pipeline
 from workers.sources.watch import PodWatcher
-from workers.spine import queues
+from workers.spine import intake, queues
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "sandbox" / "scenarios"
 
@@ -86,10 +86,7 @@ class Watching:
             elif job.func_name == "workers.spine.intake.fan_out_job":  # several alerts in one intake call
                 # The batch holds the whole payload; its claim says which alerts were new.
                 claim = job.args[1] if len(job.args) > 1 else None
-                new = None
-                if claim:
-                    text = (self.redis.get(claim) or b"").decode()
-                    new = {int(item.partition(":")[0]) for item in text.split(",") if item}
+                new = set(intake.claimed(self.redis, claim)) if claim else None
                 found.extend(
                     (item["args"][1], item["args"][0])
                     for item in job.args[0]

@@ -449,6 +449,14 @@ def storm_order(jobs: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[
     return leaders, [batch for batch in followers.values() if batch]
 
 
+def claimed(connection: redis.Redis, claim_key: str) -> dict[int, bool]:
+    """What a payload's claim found new: alert index -> whether its conditional job's condition held."""
+    raw = connection.get(claim_key)
+    text = raw.decode() if isinstance(raw, bytes) else str(raw or "")
+    pairs = (item.partition(":") for item in text.split(",") if item)
+    return {int(index): flag == "1" for index, _, flag in pairs}
+
+
 def fan_out(connection: redis.Redis, batch: list[dict[str, Any]], claim_key: str | None = None) -> int:
     """Enqueue the jobs of an intake batch; a job that already exists is left alone.
 
@@ -459,12 +467,7 @@ def fan_out(connection: redis.Redis, batch: list[dict[str, Any]], claim_key: str
     crash half-way is retried; the ids are deterministic, so nothing doubles. Returns the investigations
     and resolutions enqueued.
     """
-    wanted: dict[int, bool] | None = None
-    if claim_key:
-        raw = connection.get(claim_key)
-        text = raw.decode() if isinstance(raw, bytes) else str(raw or "")
-        pairs = (item.partition(":") for item in text.split(",") if item)
-        wanted = {int(index): flag == "1" for index, _, flag in pairs}
+    wanted = claimed(connection, claim_key) if claim_key else None
     selected = []
     for job in batch:
         if wanted is not None:
