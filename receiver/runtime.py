@@ -8,13 +8,14 @@ RQ's worker and cron scheduler, and the watch handle both signals and return; Fl
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import signal
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import redis
 from flask import Flask
@@ -62,6 +63,9 @@ def configure_logging(settings: Settings) -> None:
     logging.getLogger("aiops.audit").setLevel(logging.INFO)
 
 
+_Built = TypeVar("_Built")
+
+
 def receiver_app(settings: Settings, dev: bool = False, context: Context | None = None) -> Flask:
     """The receiver app; refuses to build without an approver token unless ``dev``."""
     tokens = TokenBook.from_file(settings.auth.tokens_file)
@@ -86,7 +90,16 @@ def serve(settings: Settings, host: str, port: int, dev: bool) -> None:
     receiver_app(settings)  # fail fast, before forking workers, on bad tokens or rules
     children_die_with_this_process()
     # The app is built in each gunicorn worker, after the fork.
-    gunicorn_application(settings, host, port, lambda: receiver_app(settings)).run()
+    gunicorn_application(settings, host, port, lambda: long_lived(receiver_app(settings))).run()
+
+
+def long_lived(built: _Built) -> _Built:
+    """Hide what start-up built from the garbage collector (``gc.freeze``): it lives as long as the process,
+    so a full collection under load scans only what requests and jobs made since, not the whole app (a
+    tail-latency pause otherwise), and a forked work horse does not touch, and so copy, those pages."""
+    gc.collect()
+    gc.freeze()
+    return built
 
 
 def gunicorn_application(settings: Settings, host: str, port: int, load: Callable[[], Flask]) -> Any:
@@ -119,6 +132,7 @@ def run_worker(
         children_die_with_this_process()
     install(ctx)
     warm_up(ctx)
+    long_lived(ctx)
     reload_rules_on_sighup(ctx)
     while True:
         worker = build_worker(ctx, queue_names)

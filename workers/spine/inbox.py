@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -194,60 +193,9 @@ def _script(connection: redis.Redis, text: str) -> Any:
 
 def push(context: Context, body: bytes, received_at: str) -> bool:
     """Append a validated webhook ``body`` to the inbox, and enqueue a drain job if none is queued or
-    running. Returns True when its batch enqueued one; raises ``StoreUnavailable`` if Redis cannot be
-    reached or too few replicas acknowledged (``redis.min_replicas_ack``)."""
-    batcher = _BATCHERS.setdefault(pool_identity(context.redis), _Batcher())
-    return batcher.submit(context, entry(body, received_at))
-
-
-class _Batcher:
-    """Group commit: the requests that arrive while one thread's push is on the wire go together in the
-    next push, one script call for all of them. Each request still answers only after Redis (and the
-    replicas asked for) hold its entry; alone, a request goes at once."""
-
-    MAX_BATCH = 64
-
-    def __init__(self) -> None:
-        self.ready = threading.Condition()
-        self.waiting: list[_Slot] = []
-        self.sending = False
-
-    def submit(self, context: Context, item: bytes) -> bool:
-        slot = _Slot(item)
-        with self.ready:
-            self.waiting.append(slot)
-            while not slot.done:
-                if self.sending:
-                    self.ready.wait()
-                    continue
-                self.sending = True
-                batch, self.waiting = self.waiting[: self.MAX_BATCH], self.waiting[self.MAX_BATCH :]
-                self.ready.release()
-                try:
-                    outcome: bool | BaseException = _send(context, [each.item for each in batch])
-                except BaseException as exc:  # every request of the batch answers it (503 for Redis errors)
-                    outcome = exc
-                finally:
-                    self.ready.acquire()
-                for each in batch:
-                    each.done, each.outcome = True, outcome
-                self.sending = False
-                self.ready.notify_all()
-        if isinstance(slot.outcome, BaseException):
-            raise slot.outcome
-        return bool(slot.outcome)
-
-
-class _Slot:
-    __slots__ = ("done", "item", "outcome")
-
-    def __init__(self, item: bytes) -> None:
-        self.item = item
-        self.done = False
-        self.outcome: bool | BaseException = False
-
-
-_BATCHERS: dict[int, _Batcher] = {}
+    running. Returns True when it enqueued one; raises ``StoreUnavailable`` if Redis cannot be reached
+    or too few replicas acknowledged (``redis.min_replicas_ack``)."""
+    return _send(context, [entry(body, received_at)])
 
 
 def _send(context: Context, entries: list[bytes]) -> bool:
