@@ -122,6 +122,23 @@ return 1
 """
 )
 
+TAKE = 20
+"""Entries a drain job takes and ingests together (at most ``limits.max_alerts_per_payload`` alerts each)."""
+
+# Moves up to ARGV[3] entries from the inbox (ARGV[1]) to the processing list (ARGV[2]), in order, and
+# returns them: one round trip per batch.
+TAKE_SCRIPT = """
+local taken = {}
+for _ = 1, tonumber(ARGV[3]) do
+  local item = redis.call('LMOVE', ARGV[1], ARGV[2], 'LEFT', 'RIGHT')
+  if not item then
+    break
+  end
+  taken[#taken + 1] = item
+end
+return taken
+"""
+
 # Ends the drainer when nothing is left: the marker goes only with an empty inbox, atomically, so a push
 # that lands after the drainer's last look finds no marker and enqueues a new one. ARGV: inbox, marker.
 RELEASE_SCRIPT = """
@@ -232,51 +249,77 @@ def backlog(connection: redis.Redis) -> int:
     return int(waiting) + int(taken)
 
 
-def drain(context: Context, slice_s: float = SLICE_S) -> tuple[int, IntakeResult]:
+def drain(context: Context, slice_s: float = SLICE_S, take: int = TAKE) -> tuple[int, IntakeResult]:
     """Ingest inbox entries until the inbox is empty (the drainer marker is released) or ``slice_s`` has
-    passed (a new drain job is enqueued to go on). Returns the entries ingested and their summed counts."""
+    passed (a new drain job is enqueued to go on). Returns the entries ingested and their summed counts.
+
+    Up to ``take`` entries go through intake together (one claim, one fan-out job), so a storm that arrives
+    as many small notifications costs the same as one that arrives in one, and its alerts about one
+    workload are grouped across notifications."""
     connection = context.redis
     _recover(connection)
     total = IntakeResult()
     done = 0
     ends = time.monotonic() + slice_s
+    script = _script(connection, TAKE_SCRIPT)
     while True:
-        taken = connection.lmove(INBOX, PROCESSING, "LEFT", "RIGHT")
-        if taken is None:
+        taken = script(keys=[], args=[INBOX, PROCESSING, take], client=connection)
+        if not taken:
             if int(_script(connection, RELEASE_SCRIPT)(keys=[], args=[INBOX, DRAINER], client=connection)):
                 return done, total
             continue
-        raw = taken if isinstance(taken, bytes) else taken.encode()  # the store's clients answer bytes
-        _ingest_entry(context, raw, total)
-        connection.lrem(PROCESSING, 1, raw)  # type: ignore[arg-type]  # redis-py's stubs say str; bytes work
-        connection.expire(DRAINER, DRAINER_TTL_S)
-        done += 1
+        raws = [raw if isinstance(raw, bytes) else str(raw).encode() for raw in taken]
+        _ingest_entries(context, raws, total)
+        pipe = connection.pipeline(transaction=False)
+        for raw in raws:  # by value: a second drainer's entries (after a stall) are never touched
+            pipe.lrem(PROCESSING, 1, raw)  # type: ignore[arg-type]  # redis-py's stubs say str; bytes work
+        pipe.expire(DRAINER, DRAINER_TTL_S)
+        pipe.execute()
+        done += len(raws)
         if time.monotonic() >= ends:
             _hand_over(connection)
             return done, total
 
 
-def _ingest_entry(context: Context, raw: bytes, total: IntakeResult) -> None:
-    """Ingest one entry. Redis trouble is raised (RQ retries the job; the entry waits in ``PROCESSING``);
-    an entry that cannot be read or ingested otherwise is kept in ``REJECTED``, so it never blocks the
-    inbox and is never lost."""
+def _ingest_entries(context: Context, raws: list[bytes], total: IntakeResult) -> None:
+    """Ingest entries together. Redis trouble is raised (RQ retries the job; the entries wait in
+    ``PROCESSING``); an entry that cannot be read or ingested otherwise is kept in ``REJECTED``, so it
+    never blocks the inbox and is never lost."""
+    readable: list[tuple[bytes, str, list[dict[str, Any]], dict[str, Any]]] = []
+    for raw in raws:
+        try:
+            readable.append((raw, *read_entry(raw)))
+        except (ValueError, UnicodeDecodeError, KeyError, TypeError, AttributeError) as exc:
+            _reject(context, raw, exc)
+    if not readable:
+        return
     try:
-        received_at, alerts, envelope = read_entry(raw)
-        result = ingest(context, alerts)
+        result = ingest(context, [alert for _, _, alerts, _ in readable for alert in alerts])
     except (StoreUnavailable, TemporaryError, redis.RedisError):
         raise
     except Exception as exc:
-        context.redis.rpush(REJECTED, raw)
-        log.error("intake entry kept in %s: cannot be ingested (%s: %s)", REJECTED, type(exc).__name__, exc)
+        if len(readable) == 1:
+            _reject(context, readable[0][0], exc)
+            return
+        for raw, *_ in readable:  # find the one that fails, ingest the others
+            _ingest_entries(context, [raw], total)
         return
     for name in ("received", "enqueued", "duplicates", "unmatched"):
         setattr(total, name, getattr(total, name) + getattr(result, name))
+    groups = sorted({str(envelope.get("groupKey") or "?")[:200] for *_, envelope in readable})
     log.info(
-        "intake of a payload received %s (group %s): %s",
-        received_at,
-        str(envelope.get("groupKey") or "?")[:200],
+        "intake of %d payload(s) received %s..%s (groups %s): %s",
+        len(readable),
+        readable[0][1],
+        readable[-1][1],
+        ", ".join(groups[:5]) + (f" and {len(groups) - 5} more" if len(groups) > 5 else ""),
         json.dumps(result.to_dict(), sort_keys=True),
     )
+
+
+def _reject(context: Context, raw: bytes, exc: BaseException) -> None:
+    context.redis.rpush(REJECTED, raw)
+    log.error("intake entry kept in %s: cannot be ingested (%s: %s)", REJECTED, type(exc).__name__, exc)
 
 
 def _recover(connection: redis.Redis) -> None:

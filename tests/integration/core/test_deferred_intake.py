@@ -18,11 +18,12 @@ from tests.support.receiver_api import alert, auth, token_book, webhook
 from tests.support.servers import RedisServer
 from workers.runner.worker import build_worker
 from workers.settings import DEFAULT_RULES_DIR, Settings
-from workers.spine import counters, inbox, queues
+from workers.spine import counters, inbox, intake, queues
 from workers.spine.context import Context, install
 
 INVESTIGATE = "workers.spine.investigation.investigate_job"
 DRAIN = "workers.spine.inbox.drain_job"
+FAN_OUT = "workers.spine.intake.fan_out_job"
 
 
 @pytest.fixture
@@ -48,11 +49,19 @@ def names(connection) -> list[str]:
 
 
 def investigated_pods(connection) -> list[str]:
-    return sorted(
-        job.args[0]["labels"]["pod"]
-        for job in alerts_queue(connection).get_jobs()
-        if job.func_name == INVESTIGATE
-    )
+    """The pods whose investigation is queued: on its own, or in a fan-out job (what its claim found new)."""
+    pods = []
+    for job in alerts_queue(connection).get_jobs():
+        if job.func_name == INVESTIGATE:
+            pods.append(job.args[0]["labels"]["pod"])
+        elif job.func_name == FAN_OUT:
+            new = intake.claimed(connection, job.args[1]) if job.args[1] else None
+            pods += [
+                item["args"][0]["labels"]["pod"]
+                for item in job.args[0]
+                if item["kind"] == "investigate" and (new is None or item["alert"] in new)
+            ]
+    return sorted(pods)
 
 
 def drain_with_a_worker(context: Context) -> None:
@@ -110,16 +119,13 @@ def test_a_worker_drains_the_inbox_into_the_same_jobs_as_inline(client, context,
     drain_with_a_worker(context)
     assert redis_conn.llen(inbox.INBOX) == 0 and redis_conn.llen(inbox.PROCESSING) == 0
     assert not redis_conn.exists(inbox.DRAINER)  # released: the next push starts a new drainer
-    # The three-alert payload is one fan-out job (two investigations), the single alert its own job.
-    assert sorted(names(redis_conn)) == sorted(["workers.spine.intake.fan_out_job", INVESTIGATE])
+    # Both payloads went through intake together: one fan-out job, three investigations.
+    assert names(redis_conn) == [FAN_OUT]
+    assert investigated_pods(redis_conn) == ["a-1", "b-1", "c-1"]
     totals = counters.read_all(redis_conn)
     assert totals[("alerts_received_total", ())] == 4
     assert totals[("alerts_unmatched_total", ())] == 1
-    received_at = next(
-        job.args[0]["receivedAt"]
-        for job in alerts_queue(redis_conn).get_jobs()
-        if job.func_name == INVESTIGATE
-    )
+    received_at = alerts_queue(redis_conn).get_jobs()[0].args[0][0]["args"][0]["receivedAt"]
     assert (
         abs((datetime.now(UTC) - datetime.fromisoformat(received_at.replace("Z", "+00:00"))).total_seconds())
         < 60
@@ -198,7 +204,7 @@ def test_a_drain_slice_hands_over_to_a_new_job_at_the_front(client, context, red
     for pod in ("a-1", "b-1", "c-1"):
         post(client, webhook(alert(pod=pod)))
     alerts_queue(redis_conn).empty()  # the first push's drainer: this test drains by hand
-    done, total = inbox.drain(context, slice_s=0)
+    done, total = inbox.drain(context, slice_s=0, take=1)
     assert (done, total.enqueued) == (1, 1)
     assert redis_conn.llen(inbox.INBOX) == 2
     successor = alerts_queue(redis_conn).get_jobs()[0]
@@ -246,3 +252,18 @@ def test_too_few_replicas_is_503_with_the_payload_kept_for_the_retry(redis_serve
     assert response.status_code == 503  # no replica here: the promise cannot be kept
     # The primary holds it; Alertmanager's retry and this entry are one investigation (the claim dedups).
     assert redis_conn.llen(inbox.INBOX) == 1
+
+
+def test_an_entry_that_breaks_intake_is_found_among_its_batch_and_kept_aside(
+    client, context, redis_conn
+) -> None:
+    post(client, webhook(alert(pod="a-1")))
+    # Readable, but no receiver would have let it in: a fingerprint that is not a string breaks the claim.
+    broken = {"status": "firing", "labels": {"alertname": "X"}, "startsAt": "t", "fingerprint": 5}
+    poison = inbox.entry(json.dumps({"alerts": [broken]}).encode(), "2026-11-25T10:00:01Z")
+    redis_conn.rpush(inbox.INBOX, poison)
+    post(client, webhook(alert(pod="b-1")))
+    drain_with_a_worker(context)
+    assert redis_conn.lrange(inbox.REJECTED, 0, -1) == [poison]
+    assert investigated_pods(redis_conn) == ["a-1", "b-1"]
+    assert inbox.backlog(redis_conn) == 0
