@@ -113,8 +113,9 @@ def spawn(stack: contextlib.ExitStack, name: str, argv: Sequence[str], workdir: 
     return child
 
 
-def start_redis(stack: contextlib.ExitStack, workdir: Path) -> tuple[str, redis.Redis]:
-    """A private redis-server on a free loopback port (never the machine's 6379)."""
+def start_redis(stack: contextlib.ExitStack, workdir: Path, unix: bool = False) -> tuple[str, redis.Redis]:
+    """A private redis-server on a free loopback port (never the machine's 6379); with ``unix``, the URL
+    given back is its Unix socket instead (for measuring what the TCP hop costs)."""
     binary = shutil.which("redis-server")
     if binary is None:
         raise SystemExit("redis-server is not installed (apt-get install -y redis-server)")
@@ -123,9 +124,11 @@ def start_redis(stack: contextlib.ExitStack, workdir: Path) -> tuple[str, redis.
     data.mkdir(parents=True, exist_ok=True)
     argv = [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"]
     argv += ["--dir", str(data), "--daemonize", "no", "--loglevel", "warning"]
+    if unix:
+        argv += ["--unixsocket", str(data / "redis.sock"), "--unixsocketperm", "700"]
     child = spawn(stack, "redis", argv, workdir)
     wait_for_port(port, proc=child.proc)
-    url = f"redis://127.0.0.1:{port}/0"
+    url = f"unix://{data / 'redis.sock'}?db=0" if unix else f"redis://127.0.0.1:{port}/0"
     wait_for_redis(url)
     client = redis.Redis.from_url(url)
     stack.callback(client.close)

@@ -339,6 +339,12 @@ def main() -> int:
         default="inline,deferred",
         help="receiver modes to measure (alerts.intake), comma-separated",
     )
+    parser.add_argument(
+        "--redis-socket",
+        choices=("tcp", "unix"),
+        default="tcp",
+        help="how the receivers reach Redis: loopback TCP (default, as in a cluster) or a Unix socket",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
     parser.add_argument("--serve-baseline", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -356,7 +362,7 @@ def main() -> int:
     )
     results: list[dict[str, Any]] = []
     with h.workdir("aiops-bench-ingest-", args.keep) as workdir, contextlib.ExitStack() as stack:
-        redis_url, store = h.start_redis(stack, workdir)
+        redis_url, store = h.start_redis(stack, workdir, unix=args.redis_socket == "unix")
         env = h.child_env(
             REDIS_URL=redis_url,
             AIOPS_TOKENS_FILE=str(h.write_tokens(workdir)),
