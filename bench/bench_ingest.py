@@ -48,6 +48,7 @@ import httpx
 import redis
 
 from receiver.payload import alertmanager_payload
+from workers.integrations.redis.connection import as_text
 
 PATH = "/webhooks/alertmanager"
 
@@ -237,10 +238,10 @@ def measure(
     store.flushall()
     if mode == "dup":
         prime(url, payload(alerts, tag, starts_at))
-    before = {k.decode(): int(v) for k, v in store.hgetall("aiops:counters").items()}
+    before = {as_text(k): int(v) for k, v in store.hgetall("aiops:counters").items()}
     connections = args.latency_connections if latency else args.connections
     result = run_wrk(url, script, args.duration, connections, min(args.threads, connections))
-    after = {k.decode(): int(v) for k, v in store.hgetall("aiops:counters").items()}
+    after = {as_text(k): int(v) for k, v in store.hgetall("aiops:counters").items()}
     delta = {k: after.get(k, 0) - before.get(k, 0) for k in after}
     result.update(
         server=server,
