@@ -3,7 +3,8 @@ three real redis-sentinel processes, real `aiops worker` processes, the receiver
 
 A request that meets the switch is retried by the client for a moment; past that the receiver answers 503
 and the sender retries, as Alertmanager does; with
-``redis.min_replicas_ack: 1`` a 202 means a replica holds the alert's job too. Afterwards every alert that
+``redis.min_replicas_ack: 1`` a 202 means a replica holds the alert's job (inline intake) or its payload in
+the inbox (deferred intake) too. Afterwards every alert that
 got a 202 was investigated exactly once, no proposal is lost or doubled, and the workers carried on by
 themselves against the promoted replica.
 """
@@ -58,8 +59,9 @@ def one_pod_per_workload(objects: list[dict]) -> list[tuple[str, str]]:
     return list(chosen.values())[:WORKLOADS]
 
 
-@pytest.fixture
-def world(tmp_path):
+@pytest.fixture(params=["inline", "deferred"])
+def world(request, tmp_path):
+    intake = request.param
     sentinels = SentinelSet(tmp_path / "redis").start()
     cluster_dir = tmp_path / "cluster"
     objects = generate.objects(generate.Size(pods=300, nodes=20, rbac=10), seed=7)
@@ -89,6 +91,7 @@ def world(tmp_path):
         "AIOPS_WORKER_MAINTENANCE_INTERVAL_S": "1",
         "AIOPS_WORKER_HEARTBEAT_GRACE_S": "2",
         "AIOPS_LOGGING_LEVEL": "WARNING",
+        "AIOPS_ALERTS_INTAKE": intake,
     }
     try:
         wait_for_port(port, proc=sandbox)
@@ -98,6 +101,7 @@ def world(tmp_path):
                 "redis": {"url": sentinels.url, "min_replicas_ack": 1},
                 "rules": {"dir": str(rules)},
                 "prometheus": {"url": "http://127.0.0.1:9"},
+                "alerts": {"intake": intake},
             }
         )
         context = Context(settings=settings, redis=connect_redis(settings.redis), rules=RuleRegistry(rules))
@@ -113,12 +117,23 @@ def world(tmp_path):
                     stderr=open(tmp_path / f"worker-{index}.log", "wb"),
                 )
             )
+        if intake == "deferred":  # as deployed: cron restarts draining if a drainer is lost
+            procs.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "receiver.cli", "cron"],
+                    env=env,
+                    cwd=ROOT,
+                    start_new_session=True,
+                    stdout=subprocess.DEVNULL,
+                    stderr=open(tmp_path / "cron.log", "wb"),
+                )
+            )
         yield {
             "sentinels": sentinels,
             "context": context,
             "client": create_app(context, tokens).test_client(),
             "pods": one_pod_per_workload(objects),
-            "workers": procs[1:],
+            "workers": procs[1:3],
             "tmp": tmp_path,
         }
     finally:
