@@ -32,6 +32,7 @@ import json
 import sys
 import time
 from collections import Counter
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -151,6 +152,66 @@ def write_scenario(directory: Path, count: int, replicas: int = 1) -> list[str]:
     return names
 
 
+# --- the cluster: sandbox and Prometheus -------------------------------------------------------------
+
+
+@dataclass
+class Cluster:
+    sandbox_url: str
+    prometheus: Any
+    kubeconfig: Path
+    pods: list[dict[str, Any]]
+    """The pods in ``NAMESPACE`` as the sandbox lists them."""
+
+
+def start_cluster(
+    stack: contextlib.ExitStack,
+    workdir: Path,
+    scenario: Path,
+    pods: int,
+    scrape_interval: str,
+    timeout: float = 120.0,
+) -> Cluster:
+    """``aiops sandbox serve`` on ``scenario`` and a real Prometheus scraping it, once it has all ``pods``;
+    ``timeout`` seconds for each of the two (the sandbox's start-up grows with the square of its pods)."""
+    port = h.free_port()
+    kubeconfig = workdir / "kubeconfig"
+    sandbox_argv = [sys.executable, "-m", "receiver.cli", "sandbox", "serve", str(scenario)]
+    sandbox_argv += ["--port", str(port), "--kubeconfig-out", str(kubeconfig)]
+    sandbox = h.spawn(stack, "sandbox", sandbox_argv, workdir, env=h.child_env())
+    sandbox_url = f"http://127.0.0.1:{port}"
+    h.wait_http(sandbox_url + "/healthz", sandbox, timeout=timeout)
+    prometheus = start_prometheus(workdir / "prometheus", [f"127.0.0.1:{port}"], scrape_interval)
+    stack.callback(prometheus.stop)
+    want = f'count(kube_pod_container_status_restarts_total{{namespace="{NAMESPACE}"}})'
+    deadline = time.monotonic() + timeout
+    while True:
+        result = httpx.get(f"{prometheus.url}/api/v1/query", params={"query": want}, timeout=5).json()
+        series = result["data"]["result"]
+        if series and int(float(series[0]["value"][1])) >= pods:
+            break
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"Prometheus has not scraped the {pods} pods after {timeout:.0f} s")
+        time.sleep(0.5)
+    listed = httpx.get(
+        f"{sandbox_url}/api/v1/namespaces/{NAMESPACE}/pods",
+        headers={"Authorization": "Bearer sandbox-admin"},
+        timeout=30,
+    ).json()["items"]
+    return Cluster(sandbox_url, prometheus, kubeconfig, listed)
+
+
+def responder_env(workdir: Path, redis_url: str, cluster: Cluster) -> dict[str, str]:
+    """The environment of the receiver and the workers: this Redis, the cluster, rules without cooldown."""
+    return h.child_env(
+        REDIS_URL=redis_url,
+        PROMETHEUS_URL=cluster.prometheus.url,
+        KUBECONFIG=str(cluster.kubeconfig),
+        AIOPS_RULES_DIR=str(h.rules_without_cooldown(workdir / "rules")),
+        AIOPS_TOKENS_FILE=str(h.write_tokens(workdir)),
+    )
+
+
 # --- alerts, posting and collecting ------------------------------------------------------------------
 
 
@@ -225,7 +286,7 @@ def measure(store: redis.Redis, alert: dict[str, Any], got_202: float) -> dict[s
     job = Job.fetch(f"investigate-{inv}", connection=store)
     received = _when(job.args[0]["receivedAt"])
     created = _when(doc["created_at"])
-    entries = {}
+    entries: dict[str, datetime] = {}
     for raw in store.lrange(f"aiops:record:r-{inv}", 0, -1):
         entry = json.loads(raw)
         entries.setdefault(entry["kind"], _when(entry["at"]))
@@ -250,6 +311,7 @@ def explain_missing(store: redis.Redis, groups: dict[str, list[dict[str, Any]]],
         inv = pid_of(groups[group][0]).removeprefix("p-")
         pid = f"p-{inv}"
         entries = [json.loads(raw)["kind"] for raw in store.lrange(f"aiops:record:r-{inv}", 0, -1)]
+        status: str  # a JobStatus (a str), or why there is none
         try:
             status = Job.fetch(f"investigate-{inv}", connection=store).get_status()
         except NoSuchJobError:
@@ -364,41 +426,15 @@ def main() -> int:
     with h.workdir("aiops-bench-a2p-", args.keep) as workdir, contextlib.ExitStack() as stack:
         deployments = -(-args.pods // args.replicas)
         names = write_scenario(workdir / "scenario", deployments + 1, args.replicas)
-        port = h.free_port()
-        kubeconfig = workdir / "kubeconfig"
-        sandbox_argv = [sys.executable, "-m", "receiver.cli", "sandbox", "serve", str(workdir / "scenario")]
-        sandbox_argv += ["--port", str(port), "--kubeconfig-out", str(kubeconfig)]
-        sandbox = h.spawn(stack, "sandbox", sandbox_argv, workdir, env=h.child_env())
-        sandbox_url = f"http://127.0.0.1:{port}"
-        h.wait_http(sandbox_url + "/healthz", sandbox, timeout=120)
-        prometheus = start_prometheus(workdir / "prometheus", [f"127.0.0.1:{port}"], args.scrape_interval)
-        stack.callback(prometheus.stop)
-        want = f'count(kube_pod_container_status_restarts_total{{namespace="{NAMESPACE}"}})'
-        deadline = time.monotonic() + 120
-        while True:
-            result = httpx.get(f"{prometheus.url}/api/v1/query", params={"query": want}, timeout=5).json()
-            series = result["data"]["result"]
-            if series and int(float(series[0]["value"][1])) >= len(names) * args.replicas:
-                break
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"Prometheus has not scraped the {len(names)} pods after 120 s")
-            time.sleep(0.5)
-        listed = httpx.get(
-            f"{sandbox_url}/api/v1/namespaces/{NAMESPACE}/pods",
-            headers={"Authorization": "Bearer sandbox-admin"},
-            timeout=30,
-        ).json()["items"]
+        cluster = start_cluster(
+            stack, workdir, workdir / "scenario", len(names) * args.replicas, args.scrape_interval
+        )
+        sandbox_url, prometheus, listed = cluster.sandbox_url, cluster.prometheus, cluster.pods
         owners = {pod["metadata"]["name"]: pod["metadata"]["labels"]["app"] for pod in listed}
         warm_pod = next(pod for pod, app in owners.items() if app == names[-1])
         pods = sorted(pod for pod, app in owners.items() if app != names[-1])[: args.pods]
         redis_url, store = h.start_redis(stack, workdir)
-        env = h.child_env(
-            REDIS_URL=redis_url,
-            PROMETHEUS_URL=prometheus.url,
-            KUBECONFIG=str(kubeconfig),
-            AIOPS_RULES_DIR=str(h.rules_without_cooldown(workdir / "rules")),
-            AIOPS_TOKENS_FILE=str(h.write_tokens(workdir)),
-        )
+        env = responder_env(workdir, redis_url, cluster)
         receiver, _ = h.start_receiver(stack, workdir, env)
         http = stack.enter_context(httpx.Client(base_url=receiver, timeout=30))
         print(
