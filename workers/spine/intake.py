@@ -8,6 +8,7 @@ nor job (the sender's retry then succeeds).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 import threading
@@ -273,11 +274,14 @@ def _recorded(connection: redis.Redis, jobs: list[dict[str, Any]], claim_key: st
             }
             for job in jobs
         ]
+        # At the front: it only queues the payload's investigations, and a later payload's must not
+        # wait behind an earlier storm's whole queue before they are even queued.
         queue.enqueue_call(
             fan_out_job,
             args=(batch, claim_key),
             job_id=f"fanout-{claim_key.removeprefix(CLAIM_PREFIX)}",
             pipeline=pipe,
+            at_front=True,
             **queues.rq_options(queues.INVESTIGATE_OPTIONS),
         )
     encode: Callable[[Any], bytes] = connection.get_encoder().encode
@@ -511,10 +515,19 @@ def fan_out(connection: redis.Redis, batch: list[dict[str, Any]], claim_key: str
 def siblings_job(alerts: list[list[Any]]) -> int:
     """RQ job: investigate alerts about pods of one workload, one after the other (each joins the
     workload's incident, or opens it when it has none yet). Every alert is tried; the first error is raised
-    after, so RQ retries the job, and the investigations already done find their results and stop."""
+    after, so RQ retries the job, and the investigations already done find their results and stop.
+
+    Workers look at the ``actions`` queue only between jobs, so a long batch would hold an approved action
+    back: when one waits, the rest of the batch goes back to the front of ``alerts`` as a new job and this
+    one ends, so the action waits for one investigation at most."""
+    connection = current().redis
+    actions = queues.queue(queues.ACTIONS, connection).key
     failed: Exception | None = None
     done = 0
-    for alert, rule in alerts:
+    for index, (alert, rule) in enumerate(alerts):
+        if index and connection.llen(actions):
+            _hand_back(connection, alerts[index:])
+            break
         try:
             investigation.investigate_job(alert, str(rule))
             done += 1
@@ -523,6 +536,20 @@ def siblings_job(alerts: list[list[Any]]) -> int:
     if failed is not None:
         raise failed
     return done
+
+
+def _hand_back(connection: redis.Redis, alerts: list[list[Any]]) -> None:
+    """The rest of a sibling batch as a new job at the front of ``alerts`` (after the waiting action)."""
+    ids = ",".join(investigation.investigation_id(str(rule), alert) for alert, rule in alerts)
+    with contextlib.suppress(DuplicateJobError):  # handed back once already (this run is a retry)
+        queues.queue(queues.ALERTS, connection).enqueue_call(
+            siblings_job,
+            args=(alerts,),
+            job_id=f"siblings-{hashlib.sha256(ids.encode()).hexdigest()[:20]}",
+            unique=True,
+            at_front=True,
+            **queues.rq_options(queues.INVESTIGATE_OPTIONS),
+        )
 
 
 def fan_out_job(batch: list[dict[str, Any]], claim_key: str | None = None) -> int:

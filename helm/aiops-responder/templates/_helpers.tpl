@@ -164,7 +164,7 @@ resetkeys ~rq:cron_* ~rq:job:* ~rq:queue:* ~rq:queues resetchannels -@all +@conn
 {{- end }}
 
 {{- define "aiops.redis.acl.watcher" -}}
-resetkeys ~aiops:dedup:* ~aiops:incident:* ~aiops:intake:* ~aiops:counters %R~aiops:proposals:by-alert:* ~rq:job:* ~rq:queue:* ~rq:queues resetchannels -@all +@connection +get +set +mget +del +exists +expire +watch +unwatch +multi +exec +discard +hset +hincrby +rpush +sadd +evalsha +script|load +script|exists -@dangerous +info
+resetkeys ~aiops:dedup:* ~aiops:incident:* ~aiops:intake:* ~aiops:counters %R~aiops:proposals:by-alert:* ~rq:job:* ~rq:queue:* ~rq:queues resetchannels -@all +@connection +get +set +mget +del +exists +expire +watch +unwatch +multi +exec +discard +hset +hincrby +rpush +lpush +sadd +evalsha +script|load +script|exists -@dangerous +info
 {{- end }}
 
 {{/* KEDA's redis scaler: the length of the queues and of the deferred-intake inbox (TYPE, then LLEN,

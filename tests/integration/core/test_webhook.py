@@ -222,7 +222,7 @@ def test_a_new_alert_payload_is_one_redis_round_trip(client, redis_conn) -> None
     assert response.get_json() == {"received": 50, "enqueued": 50, "duplicates": 0, "unmatched": 0}
     grown = {name for name in after if after[name] != before.get(name, 0)}
     sent = grown - {"cmdstat_exists", "cmdstat_set", "cmdstat_del", "cmdstat_hincrby", "cmdstat_hset"}
-    sent -= {"cmdstat_sadd", "cmdstat_rpush", "cmdstat_info"}  # what the script calls inside
+    sent -= {"cmdstat_sadd", "cmdstat_rpush", "cmdstat_lpush", "cmdstat_info"}  # what the script calls inside
     assert sent == {"cmdstat_evalsha"}
     assert after["cmdstat_evalsha"] - before.get("cmdstat_evalsha", 0) == 1
     # Our own INFO before is the only one: RQ's server-version probe is not paid per request.
@@ -254,3 +254,10 @@ def test_all_duplicate_payload_takes_the_fast_path_and_still_counts(client, redi
     assert after.get("cmdstat_hset", 0) == before.get("cmdstat_hset", 0)  # no job written
     text = client.get("/metrics").get_data(as_text=True)
     assert "aiops_alerts_received_total 4.0" in text and "aiops_alerts_duplicate_total 2.0" in text
+
+
+def test_a_multi_alert_payloads_fan_out_goes_ahead_of_queued_investigations(client, redis_conn) -> None:
+    post(client, webhook(alert(pod="early-1")))  # a storm's investigation, already waiting
+    post(client, webhook(alert(pod="a-1"), alert(pod="b-1")))
+    names = [job.func_name for job in queued(redis_conn)]
+    assert names == ["workers.spine.intake.fan_out_job", "workers.spine.investigation.investigate_job"]

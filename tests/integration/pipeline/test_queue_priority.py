@@ -51,3 +51,33 @@ def test_an_approved_action_runs_before_the_queued_storm(redis_conn, redis_serve
     assert execution.get_status(refresh=True) in {"finished", "failed"}  # taken first, however it ended
     assert alerts.count == 40  # not one investigation went before it
     assert QUEUES == queues.ALL
+
+
+def test_a_sibling_batch_hands_its_rest_back_when_an_action_waits(pipeline, redis_conn) -> None:
+    from workers.spine.intake import siblings_job
+
+    context = pipeline.context
+    rule = "pod-crashloop"
+    first, second, third = (
+        crash_alert(pod) for pod in ("checkout-7d9f8b6c5-q8wzt", "checkout-7d9f8b6c5-x2k4p", "checkout-gone")
+    )
+    for alert in (first, second, third):
+        alert["receivedAt"] = "2026-11-25T10:00:01Z"
+    alerts = queues.queue(queues.ALERTS, redis_conn)
+    alerts.enqueue("workers.spine.lifecycle.expire_job")  # a storm's queued work, behind what is handed back
+    install(context)
+    # An approved action is waiting: the batch investigates its first alert only.
+    redis_conn.rpush(queues.queue(queues.ACTIONS, redis_conn).key, "execute-p-waiting")
+    assert siblings_job([[first, rule], [second, rule], [third, rule]]) == 1
+    handed = alerts.get_jobs()[0]
+    assert handed.func_name == "workers.spine.intake.siblings_job"
+    assert [alert["labels"]["pod"] for alert, _ in handed.args[0]] == [
+        second["labels"]["pod"],
+        "checkout-gone",
+    ]
+    # A retry of the same batch hands back the same rest once, not twice.
+    assert siblings_job([[first, rule], [second, rule], [third, rule]]) == 1
+    assert [job.func_name for job in alerts.get_jobs()].count("workers.spine.intake.siblings_job") == 1
+    # With the action taken, the handed-back job does the rest.
+    redis_conn.delete(queues.queue(queues.ACTIONS, redis_conn).key)
+    assert siblings_job(handed.args[0]) == 2
