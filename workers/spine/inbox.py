@@ -29,7 +29,7 @@ from workers.integrations.redis.connection import pinned, pool_identity, wait_fo
 from workers.spine import queues
 from workers.spine.alerts import normalised
 from workers.spine.context import Context, current
-from workers.spine.intake import IntakeResult, ingest
+from workers.spine.intake import IntakeResult, alerts_queue, ingest
 
 log = logging.getLogger(__name__)
 
@@ -82,14 +82,14 @@ local function start(marker, drains, ttl, placeholder, template)
 end
 """
 
-# ARGV: inbox, marker, drain counter, marker TTL, placeholder, template key, then the entries. Appends them
+# ARGV: inbox, marker, drain counter, marker TTL, placeholder, template key, then the entry. Appends it
 # and starts a drain job unless one is queued or running. Returns 1 when it started one, 0 when one was
-# there, -1 when it should have but the template had expired (the entries are in; the caller sends
+# there, -1 when it should have but the template had expired (the entry is in; the caller sends
 # ``START_SCRIPT``).
 PUSH_SCRIPT = (
     _START
     + """
-redis.call('RPUSH', ARGV[1], unpack(ARGV, 7))
+redis.call('RPUSH', ARGV[1], ARGV[7])
 if redis.call('EXISTS', ARGV[2]) == 1 then
   return 0
 end
@@ -169,8 +169,7 @@ def read_entry(raw: bytes) -> tuple[str, list[dict[str, Any]], dict[str, Any]]:
 
 
 def _drain_commands(connection: redis.Redis) -> list[list[bytes]]:
-    queue = Queue(queues.ALERTS, connection=connection)
-    queue.redis_server_version = _server_version(connection)
+    queue = alerts_queue(connection)  # knows the server's version: no INFO round trip
     pipe = connection.pipeline(transaction=False)
     queue.enqueue_call(
         drain_job, job_id=_PLACEHOLDER, at_front=True, pipeline=pipe, **queues.rq_options(DRAIN_OPTIONS)
@@ -179,16 +178,6 @@ def _drain_commands(connection: redis.Redis) -> list[list[bytes]]:
     commands = [[encode(arg) for arg in args] for args, _ in pipe.command_stack]
     pipe.reset()
     return commands
-
-
-_VERSIONS: dict[int, Any] = {}
-
-
-def _server_version(connection: redis.Redis) -> Any:
-    pool = pool_identity(connection)
-    if pool not in _VERSIONS:
-        _VERSIONS[pool] = Queue(queues.ALERTS, connection=connection).get_redis_server_version()
-    return _VERSIONS[pool]
 
 
 def _flatten(commands: list[list[bytes]]) -> list[Any]:
@@ -212,29 +201,29 @@ def push(context: Context, body: bytes, received_at: str) -> bool:
     """Append a validated webhook ``body`` to the inbox, and enqueue a drain job if none is queued or
     running. Returns True when it enqueued one; raises ``StoreUnavailable`` if Redis cannot be reached
     or too few replicas acknowledged (``redis.min_replicas_ack``)."""
-    return _send(context, [entry(body, received_at)])
+    return _send(context, entry(body, received_at))
 
 
-def _send(context: Context, entries: list[bytes]) -> bool:
+def _send(context: Context, item: bytes) -> bool:
     store = context.settings.redis
     try:
         if store.min_replicas_ack <= 0:
-            return _push(context.redis, entries)
+            return _push(context.redis, item)
         # The 2xx promises the payload survives the primary's loss: replicas must hold it first.
         with pinned(context.redis) as connection:
-            started = _push(connection, entries)
+            started = _push(connection, item)
             wait_for_replicas(connection, store.min_replicas_ack, store.replica_ack_timeout_ms)
             return started
     except (redis.ConnectionError, redis.TimeoutError) as exc:
         raise StoreUnavailable(f"Redis is unreachable: {exc}") from exc
 
 
-def _push(connection: redis.Redis, entries: list[bytes]) -> bool:
-    args = [INBOX, DRAINER, DRAINS, DRAINER_TTL_S, _PLACEHOLDER, TEMPLATE, *entries]
+def _push(connection: redis.Redis, item: bytes) -> bool:
+    args = [INBOX, DRAINER, DRAINS, DRAINER_TTL_S, _PLACEHOLDER, TEMPLATE, item]
     started = int(_script(connection, PUSH_SCRIPT)(keys=[], args=args, client=connection))
     if started != -1:
         return started == 1
-    # Once a minute at most: the template had expired; the entries are already in.
+    # Once a minute at most: the template had expired; the entry is already in.
     template = _flatten(_drain_commands(connection))
     args = [DRAINER, DRAINS, DRAINER_TTL_S, _PLACEHOLDER, TEMPLATE, TEMPLATE_TTL_S, *template]
     return int(_script(connection, START_SCRIPT)(keys=[], args=args, client=connection)) == 1

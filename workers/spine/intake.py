@@ -234,7 +234,7 @@ _scripts: dict[int, Any] = {}
 _QUEUES: dict[int, Queue] = {}
 
 
-def _queue(connection: redis.Redis) -> Queue:
+def alerts_queue(connection: redis.Redis) -> Queue:
     """The alerts queue on ``connection``, knowing the server's version (RQ asks for it with INFO once per
     queue object, which would cost every webhook request a round trip)."""
     pool = pool_identity(connection)
@@ -252,7 +252,7 @@ def _recorded(connection: redis.Redis, jobs: list[dict[str, Any]], claim_key: st
     """RQ's own commands for enqueuing ``jobs`` (one job, or one fan-out job for several), not sent."""
     if not jobs:
         return []
-    queue = _queue(connection)
+    queue = alerts_queue(connection)
     pipe = connection.pipeline(transaction=False)
     if len(jobs) == 1:
         job = jobs[0]
