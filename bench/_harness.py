@@ -186,22 +186,30 @@ def start_receiver(
 
 
 def start_workers(
-    stack: contextlib.ExitStack, workdir: Path, env: dict[str, str], count: int, connection: redis.Redis
+    stack: contextlib.ExitStack,
+    workdir: Path,
+    env: dict[str, str],
+    count: int,
+    connection: redis.Redis,
+    queues: str = "actions,alerts,advice,reports",
+    name: str = "worker",
 ) -> list[Child]:
-    """``aiops worker`` processes (RQ forking workers, all queues), as the product runs them."""
+    """``count`` more ``aiops worker`` processes (RQ forking workers, on ``queues``: all by default), as
+    the product runs them; returns once they have registered."""
     from rq import Worker
 
+    wanted = Worker.count(connection=connection) + count
     children = []
     for index in range(count):
-        argv = [sys.executable, "-m", "receiver.cli", "worker", "--queues", "actions,alerts,advice,reports"]
-        children.append(spawn(stack, f"worker-{index}", argv, workdir, env=env))
+        argv = [sys.executable, "-m", "receiver.cli", "worker", "--queues", queues]
+        children.append(spawn(stack, f"{name}-{index}", argv, workdir, env=env))
     deadline = time.monotonic() + 60
-    while Worker.count(connection=connection) < count:
+    while Worker.count(connection=connection) < wanted:
         for child in children:
             if not child.alive():
                 raise RuntimeError(f"{child.name} exited with {child.proc.returncode}:\n{child.tail()}")
         if time.monotonic() > deadline:
-            raise TimeoutError("workers did not register in 60 s")
+            raise TimeoutError(f"{name} processes did not register in 60 s")
         time.sleep(0.1)
     return children
 

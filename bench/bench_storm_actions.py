@@ -472,25 +472,6 @@ def report(
     return late
 
 
-def start_action_workers(
-    stack: contextlib.ExitStack, workdir: Path, env: dict[str, str], count: int, store: redis.Redis
-) -> None:
-    """``aiops worker --queues actions`` processes, next to the ones on every queue."""
-    wanted = Worker.count(connection=store) + count
-    children = []
-    for index in range(count):
-        argv = [sys.executable, "-m", "receiver.cli", "worker", "--queues", queues.ACTIONS]
-        children.append(h.spawn(stack, f"actions-worker-{index}", argv, workdir, env=env))
-    deadline = time.monotonic() + 60
-    while Worker.count(connection=store) < wanted:
-        for child in children:
-            if not child.alive():
-                raise RuntimeError(f"{child.name} exited with {child.proc.returncode}:\n{child.tail()}")
-        if time.monotonic() > deadline:
-            raise TimeoutError("the actions workers did not register in 60 s")
-        time.sleep(0.1)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pods", type=int, default=2000, help="crash-looping storm pods, one alert each")
@@ -556,7 +537,7 @@ def main() -> int:
         receiver, _ = h.start_receiver(stack, workdir, env)
         http = stack.enter_context(httpx.Client(base_url=receiver, timeout=60))
         h.start_workers(stack, workdir, env, args.workers, store)
-        start_action_workers(stack, workdir, env, args.actions_workers, store)
+        h.start_workers(stack, workdir, env, args.actions_workers, store, queues.ACTIONS, "actions-worker")
         print(
             f"receiver {receiver}, redis {redis_url}, {args.workers} aiops worker(s) on every queue, "
             f"{args.actions_workers} on actions only",
